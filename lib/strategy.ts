@@ -1,0 +1,525 @@
+import { createHmac, hkdfSync, type KeyObject } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { Request } from 'express';
+import OAuth2Strategy from 'passport-oauth2';
+import { AppleClient, APPLE_TOKEN_URL, checkTimeout, optionalURL, requireString, type AppleTokenResponse } from './apple-client.js';
+import type { FetchLike } from './apple-http.js';
+import { AppleKeySet, APPLE_JWKS_URL } from './apple-keys.js';
+import { callbackParams, param } from './callback-params.js';
+import {
+  AppleAuthError,
+  AppleAuthorizationError,
+  AppleCallbackError,
+  AppleConfigError,
+  AppleIdTokenError,
+  AppleStateError,
+  AppleTokenError,
+} from './errors.js';
+import { APPLE_ISSUERS, verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
+import { loadPrivateKey, type PrivateKeyOptions } from './private-key.js';
+import { buildProfile, type AppleProfile } from './profile.js';
+import { CookieStateStore, MAX_STATE_TTL } from './state-store.js';
+import { hasUserField, parseUserName } from './user-field.js';
+
+/** Apple's authorization endpoint. */
+export const APPLE_AUTHORIZATION_URL = 'https://appleid.apple.com/auth/authorize';
+
+const ALLOWED_SCOPES = ['name', 'email', 'openid'];
+
+/** Called by your `verify` function: `done(err)`, `done(null, false, info)` or `done(null, user, info)`. */
+export type AppleVerifyCallback = (err?: unknown, user?: unknown, info?: object) => void;
+
+/** `verify` without the request: `(accessToken, refreshToken, profile, done)` or with Apple's token response as `params`. */
+export type AppleVerifyFunction =
+  | ((accessToken: string, refreshToken: string | undefined, profile: AppleProfile, done: AppleVerifyCallback) => void)
+  | ((
+      accessToken: string,
+      refreshToken: string | undefined,
+      params: AppleTokenResponse,
+      profile: AppleProfile,
+      done: AppleVerifyCallback,
+    ) => void);
+
+/** `verify` with the request first, when `passReqToCallback` is true. */
+export type AppleVerifyFunctionWithRequest =
+  | ((req: Request, accessToken: string, refreshToken: string | undefined, profile: AppleProfile, done: AppleVerifyCallback) => void)
+  | ((
+      req: Request,
+      accessToken: string,
+      refreshToken: string | undefined,
+      params: AppleTokenResponse,
+      profile: AppleProfile,
+      done: AppleVerifyCallback,
+    ) => void);
+
+/** A passport-oauth2 state store; the default is {@link CookieStateStore}. */
+export type AppleStateStore = OAuth2Strategy.StateStore | CookieStateStore;
+
+/** Options of the AppleStrategy. */
+export interface AppleStrategyOptions extends PrivateKeyOptions {
+  /** Your Services ID, e.g. `com.example.web` (the web flow's client_id). */
+  clientID: string;
+  /** Your 10-character Apple Team ID. */
+  teamID: string;
+  /** The 10-character Key ID of your Sign in with Apple key (from `AuthKey_<KEYID>.p8`). */
+  keyID: string;
+  /** The Return URL registered on the Services ID; relative URLs are resolved against the request. */
+  callbackURL: string;
+  /** `['name', 'email']` by default; `[]` asks for neither (and lets Apple call back with GET). */
+  scope?: string | string[];
+  /** Pass the request as the first argument of `verify` (default false). */
+  passReqToCallback?: boolean;
+  /** Apple's authorize URL by default. */
+  authorizationURL?: string;
+  /** Apple's token URL by default. */
+  tokenURL?: string;
+  /** Apple's key set URL by default. */
+  jwksURL?: string;
+  /** Apple's revoke URL by default (used by `strategy.client.revoke`). */
+  revokeURL?: string;
+  /** Accepted id_token issuers (default `https://appleid.apple.com` and `https://account.apple.com`). */
+  issuer?: string | string[];
+  /** Accepted id_token audiences (default: `clientID` only). */
+  audience?: string | string[];
+  /** Secret (32+ characters) keying the state cookie. Default: derived from the private key. */
+  stateSecret?: string | Buffer;
+  /** Any passport-oauth2 state store, replacing the default cookie store. */
+  store?: AppleStateStore;
+  /** Seconds a sign-in may take with the default store (default and maximum 600). */
+  stateTTL?: number;
+  /** Seconds of clock skew tolerated on id_token `exp` and `iat` (default 60). */
+  clockTolerance?: number;
+  /** Seconds each client secret lives (default 300). One is signed for every token request. */
+  clientSecretLifetime?: number;
+  /** Milliseconds to wait for Apple on each call (default 10000). */
+  timeout?: number;
+  /** fetch used for every HTTP call this package makes (default: global fetch). */
+  fetch?: FetchLike;
+  /** Trust `X-Forwarded-Proto`/`-Host` when resolving a relative callbackURL (as passport-oauth2's `proxy`). */
+  proxy?: boolean;
+  /** A key set to share between strategies (default: one per strategy). */
+  keySet?: AppleKeySet;
+}
+
+/** What the strategy computed from its options, shared with the native strategy. */
+export interface ResolvedAppleConfig {
+  key: KeyObject;
+  client: AppleClient;
+  keySet: AppleKeySet;
+  issuers: string[];
+  clockTolerance: number;
+  fetch: FetchLike | undefined;
+  timeout: number;
+}
+
+function asList(value: string | string[] | undefined, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) {
+    throw new AppleConfigError('ERR_CONFIG_INVALID', `${name} must be a non-empty string or a list of them.`);
+  }
+  return list;
+}
+
+function nonNegative(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new AppleConfigError('ERR_CONFIG_INVALID', `${name} must be a non-negative number of seconds.`);
+  }
+  return value;
+}
+
+/** Reads the options both strategies share: credentials, key, endpoints, clock and HTTP settings. */
+export function resolveAppleConfig(
+  options: PrivateKeyOptions & {
+    clientID?: string;
+    teamID?: string;
+    keyID?: string;
+    tokenURL?: string;
+    revokeURL?: string;
+    jwksURL?: string;
+    issuer?: string | string[];
+    clockTolerance?: number;
+    clientSecretLifetime?: number;
+    timeout?: number;
+    fetch?: FetchLike;
+    keySet?: AppleKeySet;
+  },
+  clientID: string,
+): ResolvedAppleConfig {
+  const teamID = requireString(options, 'teamID', 'your 10-character Apple Team ID');
+  const keyID = requireString(options, 'keyID', 'the 10-character Key ID of your Sign in with Apple key');
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new AppleConfigError('ERR_CONFIG_INVALID', 'fetch must be a function (a WHATWG fetch such as node-fetch).');
+  }
+  const timeout = checkTimeout(options.timeout);
+  const key = loadPrivateKey(options);
+  const client = new AppleClient({
+    clientID,
+    teamID,
+    keyID,
+    privateKey: key,
+    tokenURL: optionalURL(options.tokenURL, 'tokenURL', APPLE_TOKEN_URL),
+    revokeURL: options.revokeURL,
+    clientSecretLifetime: options.clientSecretLifetime,
+    fetch: options.fetch,
+    timeout,
+  });
+  const jwksURL = optionalURL(options.jwksURL, 'jwksURL', APPLE_JWKS_URL);
+  const keySet = options.keySet ?? new AppleKeySet(jwksURL, { fetch: options.fetch, timeout });
+  return {
+    key,
+    client,
+    keySet,
+    issuers: asList(options.issuer, 'issuer') ?? [...APPLE_ISSUERS],
+    clockTolerance: nonNegative(options.clockTolerance, 'clockTolerance', 60),
+    fetch: options.fetch,
+    timeout,
+  };
+}
+
+function parseScope(scope: string | string[] | undefined): string[] {
+  if (scope === undefined) return ['name', 'email'];
+  const list = Array.isArray(scope) ? scope : scope.split(/[\s,]+/).filter(Boolean);
+  for (const s of list) {
+    if (!ALLOWED_SCOPES.includes(s)) {
+      throw new AppleConfigError('ERR_CONFIG_INVALID', `scope "${s}" is not one Apple knows: use "name" and/or "email".`);
+    }
+  }
+  return list;
+}
+
+/** Reconstructs the URL the browser used, to resolve a relative callbackURL (as passport-oauth2 does). */
+function originalURL(req: IncomingMessage & { app?: { get?: (k: string) => unknown } }, proxy: boolean): string {
+  const trustProxy = proxy || Boolean(req.app?.get?.('trust proxy'));
+  const forwardedProto = String(req.headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim().toLowerCase();
+  const encrypted = Boolean((req.socket as { encrypted?: boolean } | undefined)?.encrypted);
+  const https = encrypted || (trustProxy && forwardedProto === 'https');
+  const forwardedHost = trustProxy ? req.headers['x-forwarded-host'] : undefined;
+  const host = (typeof forwardedHost === 'string' && forwardedHost) || req.headers.host || 'localhost';
+  return `${https ? 'https' : 'http'}://${host}${req.url ?? '/'}`;
+}
+
+function encodeQuery(params: Record<string, string | undefined>): string {
+  // encodeURIComponent turns the space in "name email" into %20; a "+" makes Apple drop the scopes.
+  return Object.entries(params)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .join('&');
+}
+
+interface PassportActions {
+  success(user: unknown, info?: unknown): void;
+  fail(challenge?: unknown, status?: number): void;
+  error(err: unknown): void;
+  redirect(url: string, status?: number): void;
+}
+
+/**
+ * Passport strategy for Sign in with Apple on the web.
+ *
+ * @example
+ * ```ts
+ * passport.use(new AppleStrategy({
+ *   clientID: 'com.example.web', teamID: 'TEAM123456', keyID: 'KEY1234567',
+ *   privateKeyLocation: './AuthKey_KEY1234567.p8',
+ *   callbackURL: 'https://app.example.com/auth/apple/callback',
+ * }, (accessToken, refreshToken, profile, done) => done(null, { id: profile.id })));
+ * app.get('/auth/apple', passport.authenticate('apple'));
+ * app.post('/auth/apple/callback', passport.authenticate('apple', { failureRedirect: '/login' }), (req, res) => res.redirect('/'));
+ * ```
+ */
+export class AppleStrategy extends OAuth2Strategy {
+  /** The client used for token requests; also usable for refresh and revoke. */
+  readonly client: AppleClient;
+  /** Apple's keys, cached for the life of the strategy. */
+  readonly keySet: AppleKeySet;
+  private readonly appleClientID: string;
+  private readonly appleCallbackURL: string;
+  private readonly appleScope: string[];
+  private readonly appleAuthorizationURL: string;
+  private readonly stateStore: AppleStateStore;
+  private readonly nonceKey: Buffer;
+  private readonly jwtPolicy: Omit<AppleJwtPolicy, 'nonce'>;
+  private readonly trustProxy: boolean;
+  private readonly verifyFn: (...args: unknown[]) => void;
+  private readonly passReq: boolean;
+
+  constructor(options: AppleStrategyOptions & { passReqToCallback?: false }, verify: AppleVerifyFunction);
+  constructor(options: AppleStrategyOptions & { passReqToCallback: true }, verify: AppleVerifyFunctionWithRequest);
+  constructor(options: AppleStrategyOptions, verify: AppleVerifyFunction | AppleVerifyFunctionWithRequest) {
+    if (!options || typeof options !== 'object') {
+      throw new AppleConfigError('ERR_CONFIG_INVALID', 'AppleStrategy needs an options object: new AppleStrategy({ clientID, teamID, keyID, privateKey, callbackURL }, verify).');
+    }
+    if (typeof verify !== 'function') {
+      throw new AppleConfigError('ERR_CONFIG_INVALID', 'AppleStrategy needs a verify function as its second argument.');
+    }
+    const clientID = requireString(options, 'clientID', 'your Services ID, e.g. com.example.web');
+    const callbackURL = requireString(options, 'callbackURL', 'the Return URL registered on your Services ID');
+    const scope = parseScope(options.scope);
+    const authorizationURL = optionalURL(options.authorizationURL, 'authorizationURL', APPLE_AUTHORIZATION_URL);
+    const config = resolveAppleConfig(options, clientID);
+    const secretMaterial = stateSecretMaterial(options.stateSecret, config.key);
+    const stateTTL = nonNegative(options.stateTTL, 'stateTTL', MAX_STATE_TTL);
+    if (stateTTL === 0 || stateTTL > MAX_STATE_TTL) {
+      throw new AppleConfigError('ERR_CONFIG_INVALID', `stateTTL must be between 1 and ${MAX_STATE_TTL} seconds.`);
+    }
+    const store =
+      options.store ??
+      new CookieStateStore({ secret: derive(secretMaterial, `state:${clientID}`), ttl: stateTTL });
+    if (typeof store.store !== 'function' || typeof store.verify !== 'function') {
+      throw new AppleConfigError('ERR_CONFIG_INVALID', 'store must be a passport-oauth2 state store, with store() and verify() methods.');
+    }
+    super(
+      {
+        clientID,
+        clientSecret: 'signed-per-request',
+        authorizationURL,
+        tokenURL: config.client.tokenURL,
+        callbackURL,
+        scope,
+        scopeSeparator: ' ',
+        store: store as OAuth2Strategy.StateStore,
+        passReqToCallback: options.passReqToCallback === true,
+      } as OAuth2Strategy.StrategyOptions,
+      verify as OAuth2Strategy.VerifyFunction,
+    );
+    this.name = 'apple';
+    this.client = config.client;
+    this.keySet = config.keySet;
+    this.appleClientID = clientID;
+    this.appleCallbackURL = callbackURL;
+    this.appleScope = scope;
+    this.appleAuthorizationURL = authorizationURL;
+    this.stateStore = store;
+    this.nonceKey = derive(secretMaterial, `nonce:${clientID}`);
+    this.trustProxy = options.proxy === true;
+    this.verifyFn = verify as (...args: unknown[]) => void;
+    this.passReq = options.passReqToCallback === true;
+    this.jwtPolicy = {
+      keys: config.keySet,
+      issuers: config.issuers,
+      audiences: asList(options.audience, 'audience') ?? [clientID],
+      clockTolerance: config.clockTolerance,
+      label: 'id_token',
+    };
+    this.routeOAuthThroughClient();
+  }
+
+  /**
+   * Redirects to Apple, or, on the callback (a POST, or a GET carrying code, error or state),
+   * completes the sign-in. A callback never redirects back to Apple.
+   */
+  override authenticate(req: Request, options: Record<string, unknown> = {}): void {
+    const actions = this as unknown as PassportActions;
+    const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+    const isCallback = req.method === 'POST' || query.has('code') || query.has('error') || query.has('state');
+    const task = isCallback ? this.completeSignIn(req, options, actions) : this.redirectToApple(req, options, actions);
+    task.catch((err: unknown) => actions.error(err));
+  }
+
+  /** Apple has no userinfo endpoint: the profile comes from the verified id_token. */
+  override userProfile(_accessToken: string, done: (err?: unknown, profile?: unknown) => void): void {
+    done(null, {});
+  }
+
+  /** The nonce sent with a sign-in, bound to its state with a keyed hash, so any state store carries it. */
+  nonceFor(state: string): string {
+    return createHmac('sha256', this.nonceKey).update(state).digest('base64url');
+  }
+
+  private callbackURLFor(req: IncomingMessage, options: Record<string, unknown>): string {
+    const configured = typeof options.callbackURL === 'string' ? options.callbackURL : this.appleCallbackURL;
+    if (/^https?:\/\//i.test(configured)) return configured;
+    return new URL(configured, originalURL(req, this.trustProxy)).toString();
+  }
+
+  private async redirectToApple(req: Request, options: Record<string, unknown>, actions: PassportActions): Promise<void> {
+    const callbackURL = this.callbackURLFor(req, options);
+    const scope = options.scope !== undefined ? parseScope(options.scope as string | string[]) : this.appleScope;
+    const meta = { authorizationURL: this.appleAuthorizationURL, tokenURL: this.client.tokenURL, clientID: this.appleClientID, callbackURL };
+    const state = await storeState(this.stateStore, req, options.state, meta);
+    const extra = this.authorizationParams(options) as Record<string, string | undefined>;
+    const params: Record<string, string | undefined> = {
+      ...extra,
+      client_id: this.appleClientID,
+      redirect_uri: callbackURL,
+      response_type: 'code',
+      // Apple refuses any scope unless the answer is posted back.
+      response_mode: scope.length > 0 ? 'form_post' : extra.response_mode,
+      scope: scope.length > 0 ? scope.join(' ') : undefined,
+      state,
+      nonce: state ? this.nonceFor(state) : undefined,
+    };
+    const separator = this.appleAuthorizationURL.includes('?') ? '&' : '?';
+    actions.redirect(`${this.appleAuthorizationURL}${separator}${encodeQuery(params)}`);
+  }
+
+  private async completeSignIn(req: Request, options: Record<string, unknown>, actions: PassportActions): Promise<void> {
+    let params;
+    try {
+      params = await callbackParams(req);
+    } catch (err) {
+      if (err instanceof AppleCallbackError) return actions.fail(err, 400);
+      throw err;
+    }
+    const appleError = param(params, 'error');
+    if (appleError !== undefined) {
+      return actions.fail(authorizationError(appleError.slice(0, 100)), 401);
+    }
+    const code = param(params, 'code');
+    if (!code) {
+      return actions.fail(
+        new AppleCallbackError('ERR_CALLBACK_CODE_MISSING', 'The callback carries no authorization code: it must be reached from Apple\'s sign-in page, not directly.'),
+        400,
+      );
+    }
+    const callbackURL = this.callbackURLFor(req, options);
+    const state = param(params, 'state');
+    const meta = { authorizationURL: this.appleAuthorizationURL, tokenURL: this.client.tokenURL, clientID: this.appleClientID, callbackURL };
+    const checked = await verifyState(this.stateStore, req, state, meta);
+    if (checked.ok === false) return actions.fail(checked.info, 403);
+
+    let tokens: AppleTokenResponse;
+    try {
+      tokens = await this.client.exchangeCode(code, {
+        redirectURI: callbackURL,
+        codeVerifier: typeof checked.ok === 'string' ? checked.ok : undefined,
+        extraParams: this.tokenParams(options) as Record<string, string>,
+      });
+    } catch (err) {
+      // An expired or reused code is the user's to retry; a rejected secret is the operator's to fix.
+      if (err instanceof AppleTokenError && err.oauthError === 'invalid_grant') return actions.fail(err, 401);
+      throw err;
+    }
+    const idToken = tokens.id_token as string;
+    let claims;
+    try {
+      claims = await verifyAppleJwt(idToken, { ...this.jwtPolicy, nonce: state ? { values: [this.nonceFor(state)] } : undefined });
+    } catch (err) {
+      if (err instanceof AppleIdTokenError) return actions.fail(err, 401);
+      throw err;
+    }
+    const profile = buildProfile(claims, idToken, parseUserName(params.user), hasUserField(params.user));
+    this.callVerify(req, tokens, profile, checked.appState, actions);
+  }
+
+  private callVerify(req: Request, tokens: AppleTokenResponse, profile: AppleProfile, appState: unknown, actions: PassportActions): void {
+    const verified: AppleVerifyCallback = (err, user, info) => {
+      if (err) return actions.error(err);
+      if (!user) return actions.fail(info);
+      const details: Record<string, unknown> = { ...(info ?? {}) };
+      if (appState !== undefined && appState !== null && appState !== true) details.state = appState;
+      actions.success(user, details);
+    };
+    const accessToken = tokens.access_token;
+    const refreshToken = tokens.refresh_token;
+    const arity = this.verifyFn.length;
+    if (this.passReq) {
+      if (arity >= 6) this.verifyFn(req, accessToken, refreshToken, tokens, profile, verified);
+      else this.verifyFn(req, accessToken, refreshToken, profile, verified);
+    } else if (arity >= 5) {
+      this.verifyFn(accessToken, refreshToken, tokens, profile, verified);
+    } else {
+      this.verifyFn(accessToken, refreshToken, profile, verified);
+    }
+  }
+
+  /**
+   * Tools built on passport-oauth2 (passport-oauth2-refresh, for one) call `_oauth2` directly;
+   * route them through the client so they too get a freshly signed secret and Apple's form body.
+   */
+  private routeOAuthThroughClient(): void {
+    const client = this.client;
+    const oauth2 = (this as unknown as { _oauth2: { getOAuthAccessToken: unknown } })._oauth2;
+    oauth2.getOAuthAccessToken = (
+      code: string,
+      params: Record<string, string>,
+      callback: (err: unknown, accessToken?: string, refreshToken?: string, results?: AppleTokenResponse) => void,
+    ): void => {
+      const grant = params?.grant_type ?? 'authorization_code';
+      const request =
+        grant === 'refresh_token'
+          ? client.refresh(code)
+          : client.exchangeCode(code, { redirectURI: params?.redirect_uri, codeVerifier: params?.code_verifier });
+      request.then(
+        (tokens) => callback(null, tokens.access_token, tokens.refresh_token, tokens),
+        (err: unknown) => {
+          const status = err instanceof AppleTokenError ? err.status : 500;
+          const data = err instanceof AppleTokenError ? JSON.stringify({ error: err.oauthError, error_description: err.description }) : String(err);
+          callback({ statusCode: status, data, cause: err });
+        },
+      );
+    };
+  }
+}
+
+function authorizationError(appleError: string): AppleAuthorizationError {
+  if (appleError === 'user_cancelled_authorize') {
+    return new AppleAuthorizationError('ERR_AUTHORIZATION_CANCELLED', appleError, 'The user cancelled Sign in with Apple (user_cancelled_authorize).');
+  }
+  return new AppleAuthorizationError('ERR_AUTHORIZATION_FAILED', appleError, `Apple refused the sign-in: ${appleError}.`);
+}
+
+function stateSecretMaterial(stateSecret: string | Buffer | undefined, key: KeyObject): Buffer {
+  if (stateSecret === undefined) return key.export({ format: 'der', type: 'pkcs8' });
+  const material = Buffer.isBuffer(stateSecret) ? stateSecret : typeof stateSecret === 'string' ? Buffer.from(stateSecret, 'utf8') : undefined;
+  if (!material || material.length < 32) {
+    throw new AppleConfigError('ERR_CONFIG_INVALID', 'stateSecret must be at least 32 characters (or bytes) of random data, e.g. from `openssl rand -base64 32`.');
+  }
+  return material;
+}
+
+function derive(material: Buffer, purpose: string): Buffer {
+  return Buffer.from(hkdfSync('sha256', material, 'passport-apple-signin', purpose, 32));
+}
+
+type Meta = { authorizationURL: string; tokenURL: string; clientID: string; callbackURL: string };
+
+/** Calls a passport-oauth2 store's `store` with the arity it declares, as passport-oauth2 does. */
+function storeState(store: AppleStateStore, req: Request, appState: unknown, meta: Meta): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, state?: unknown): void => {
+      if (err) reject(err);
+      else resolve(typeof state === 'string' && state.length > 0 ? state : undefined);
+    };
+    const fn = store.store as (...args: unknown[]) => void;
+    try {
+      if (fn.length >= 5) fn.call(store, req, undefined, appState, meta, done);
+      else if (fn.length === 4) fn.call(store, req, appState, meta, done);
+      else if (fn.length === 3) fn.call(store, req, meta, done);
+      else fn.call(store, req, done);
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+type StateCheck = { ok: false; info: AppleAuthError } | { ok: true | string; appState: unknown };
+
+function verifyState(store: AppleStateStore, req: Request, state: string | undefined, meta: Meta): Promise<StateCheck> {
+  return new Promise((resolve, reject) => {
+    const done = (err: Error | null, ok: unknown, info?: unknown): void => {
+      if (err) return reject(err);
+      if (!ok) {
+        const message = (info as { message?: unknown } | undefined)?.message;
+        resolve({
+          ok: false,
+          info:
+            info instanceof AppleAuthError
+              ? info
+              : new AppleStateError('ERR_STATE_MISMATCH', typeof message === 'string' ? message : 'The state returned by Apple could not be verified.'),
+        });
+        return;
+      }
+      resolve({ ok: typeof ok === 'string' ? ok : true, appState: info });
+    };
+    const fn = store.verify as (...args: unknown[]) => void;
+    try {
+      if (fn.length >= 4) fn.call(store, req, state, meta, done);
+      else fn.call(store, req, state, done);
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
