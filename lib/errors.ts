@@ -115,7 +115,7 @@ export class AppleTokenError extends AppleAuthError {
 
   constructor(oauthError: string, description: string | undefined, status: number, hint: string) {
     const code = TOKEN_ERROR_CODES[oauthError] ?? 'ERR_TOKEN_ERROR';
-    const detail = description ? `: ${description}` : '';
+    const detail = description ? `: ${description.replace(/[.\s]+$/, '')}` : '';
     super(code, `Apple answered ${oauthError}${detail}. ${hint}`);
     this.oauthError = oauthError;
     this.description = description;
