@@ -44,6 +44,12 @@ export interface AppleJwtPolicy {
   /** Whether `exp` must be present (default true; Apple's notifications may lack it). */
   requireExp?: boolean;
   /**
+   * Whether a top-level `sub` must be present (default true). Apple's server-to-server
+   * notifications carry the user's `sub` inside `events`, not as a claim; a `sub` that is present
+   * is still checked.
+   */
+  requireSub?: boolean;
+  /**
    * Nonce check. `values` lists the acceptable `nonce` claim values (for instance the raw nonce and
    * its SHA-256). `required` (default true) refuses a token without a `nonce` claim.
    */
@@ -126,7 +132,9 @@ function checkClaims(claims: JWTPayload, policy: AppleJwtPolicy, label: string, 
     fail('ERR_ID_TOKEN_ISSUER', `The ${label}'s issuer "${String(claims.iss)}" is not Apple's (${policy.issuers.join(', ')}).`, 'iss');
   }
   checkAudience(claims, policy, label);
-  if (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255) {
+  // Notifications name their user inside `events`, so there `sub` may be absent (but not malformed).
+  const subMayBeAbsent = claims.sub === undefined && policy.requireSub === false;
+  if (!subMayBeAbsent && (typeof claims.sub !== 'string' || claims.sub.length === 0 || claims.sub.length > 255)) {
     fail('ERR_ID_TOKEN_CLAIM_MISSING', `The ${label} has no usable "sub" (the Apple user ID).`, 'sub');
   }
   if (claims.exp === undefined) {
