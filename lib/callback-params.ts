@@ -31,7 +31,7 @@ function isForm(req: IncomingMessage): boolean {
 }
 
 /** Reads and parses a urlencoded body with a size cap and a deadline. */
-export function readFormBody(req: IncomingMessage, limit = MAX_CALLBACK_BODY_BYTES): Promise<CallbackParams> {
+export function readFormBody(req: IncomingMessage, limit = MAX_CALLBACK_BODY_BYTES, timeout = BODY_TIMEOUT_MS): Promise<CallbackParams> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > limit) {
@@ -62,8 +62,8 @@ export function readFormBody(req: IncomingMessage, limit = MAX_CALLBACK_BODY_BYT
     const onError = (err: Error): void =>
       finish(new AppleCallbackError('ERR_CALLBACK_BODY_INVALID', `The callback body could not be read: ${err.message}.`, { cause: err }));
     const timer = setTimeout(
-      () => finish(new AppleCallbackError('ERR_CALLBACK_BODY_TIMEOUT', `The callback body did not arrive within ${BODY_TIMEOUT_MS} ms.`)),
-      BODY_TIMEOUT_MS,
+      () => finish(new AppleCallbackError('ERR_CALLBACK_BODY_TIMEOUT', `The callback body did not arrive within ${timeout} ms.`)),
+      timeout,
     );
     req.on('data', onData);
     req.on('end', onEnd);

@@ -71,7 +71,7 @@ export class MemoryReplayStore implements ReplayStore {
     const nowSeconds = this.now() / 1000;
     const known = this.entries.get(jti);
     if (known !== undefined && known > nowSeconds) return true;
-    if (nowSeconds >= this.nextSweep || this.entries.size >= this.maxEntries) this.sweep(nowSeconds);
+    if (nowSeconds >= this.nextSweep) this.sweep(nowSeconds);
     this.entries.delete(jti);
     while (this.entries.size >= this.maxEntries) {
       // Map iterates in insertion order: the first key is the oldest entry.
