@@ -45,9 +45,9 @@ export function parseCookies(header: string | string[] | undefined): Map<string,
   const text = Array.isArray(header) ? header.join('; ') : header ?? '';
   for (const part of text.split(';')) {
     const eq = part.indexOf('=');
-    if (eq <= 0) continue;
+    if (eq < 0) continue;
     const name = part.slice(0, eq).trim();
-    if (!cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim());
+    if (name && !cookies.has(name)) cookies.set(name, part.slice(eq + 1).trim());
   }
   return cookies;
 }
