@@ -14,6 +14,10 @@ export type {
   AppleVerifyCallback,
   AppleVerifyFunction,
   AppleVerifyFunctionWithRequest,
+  AppleVerify4,
+  AppleVerify5,
+  AppleVerifyWithRequest5,
+  AppleVerifyWithRequest6,
   AppleStateStore,
 } from './strategy.js';
 export { AppleClient, APPLE_TOKEN_URL, APPLE_REVOKE_URL } from './apple-client.js';

@@ -29,31 +29,48 @@ const ALLOWED_SCOPES = ['name', 'email', 'openid'];
 /** Called by your `verify` function: `done(err)`, `done(null, false, info)` or `done(null, user, info)`. */
 export type AppleVerifyCallback = (err?: unknown, user?: unknown, info?: object) => void;
 
+/** `verify(accessToken, refreshToken, profile, done)`. */
+export type AppleVerify4 = (accessToken: string, refreshToken: string | undefined, profile: AppleProfile, done: AppleVerifyCallback) => void;
+/** `verify(accessToken, refreshToken, params, profile, done)`, `params` being Apple's token response. */
+export type AppleVerify5 = (
+  accessToken: string,
+  refreshToken: string | undefined,
+  params: AppleTokenResponse,
+  profile: AppleProfile,
+  done: AppleVerifyCallback,
+) => void;
+/** `verify(req, accessToken, refreshToken, profile, done)`, with `passReqToCallback: true`. */
+export type AppleVerifyWithRequest5 = (
+  req: Request,
+  accessToken: string,
+  refreshToken: string | undefined,
+  profile: AppleProfile,
+  done: AppleVerifyCallback,
+) => void;
+/** `verify(req, accessToken, refreshToken, params, profile, done)`, with `passReqToCallback: true`. */
+export type AppleVerifyWithRequest6 = (
+  req: Request,
+  accessToken: string,
+  refreshToken: string | undefined,
+  params: AppleTokenResponse,
+  profile: AppleProfile,
+  done: AppleVerifyCallback,
+) => void;
+
 /** `verify` without the request: `(accessToken, refreshToken, profile, done)` or with Apple's token response as `params`. */
-export type AppleVerifyFunction =
-  | ((accessToken: string, refreshToken: string | undefined, profile: AppleProfile, done: AppleVerifyCallback) => void)
-  | ((
-      accessToken: string,
-      refreshToken: string | undefined,
-      params: AppleTokenResponse,
-      profile: AppleProfile,
-      done: AppleVerifyCallback,
-    ) => void);
+export type AppleVerifyFunction = AppleVerify4 | AppleVerify5;
 
 /** `verify` with the request first, when `passReqToCallback` is true. */
-export type AppleVerifyFunctionWithRequest =
-  | ((req: Request, accessToken: string, refreshToken: string | undefined, profile: AppleProfile, done: AppleVerifyCallback) => void)
-  | ((
-      req: Request,
-      accessToken: string,
-      refreshToken: string | undefined,
-      params: AppleTokenResponse,
-      profile: AppleProfile,
-      done: AppleVerifyCallback,
-    ) => void);
+export type AppleVerifyFunctionWithRequest = AppleVerifyWithRequest5 | AppleVerifyWithRequest6;
 
-/** A passport-oauth2 state store; the default is {@link CookieStateStore}. */
-export type AppleStateStore = OAuth2Strategy.StateStore | CookieStateStore;
+/**
+ * A passport-oauth2 state store: `store(req, [verifier,] state, meta, cb)` and
+ * `verify(req, state, [meta,] cb)`, called with the arity each declares. Default: {@link CookieStateStore}.
+ */
+export interface AppleStateStore {
+  store(...args: never[]): void;
+  verify(...args: never[]): void;
+}
 
 /** Options of the AppleStrategy. */
 export interface AppleStrategyOptions extends PrivateKeyOptions {
@@ -245,8 +262,10 @@ export class AppleStrategy extends OAuth2Strategy {
   private readonly verifyFn: (...args: unknown[]) => void;
   private readonly passReq: boolean;
 
-  constructor(options: AppleStrategyOptions & { passReqToCallback?: false }, verify: AppleVerifyFunction);
-  constructor(options: AppleStrategyOptions & { passReqToCallback: true }, verify: AppleVerifyFunctionWithRequest);
+  constructor(options: AppleStrategyOptions & { passReqToCallback?: false }, verify: AppleVerify4);
+  constructor(options: AppleStrategyOptions & { passReqToCallback?: false }, verify: AppleVerify5);
+  constructor(options: AppleStrategyOptions & { passReqToCallback: true }, verify: AppleVerifyWithRequest5);
+  constructor(options: AppleStrategyOptions & { passReqToCallback: true }, verify: AppleVerifyWithRequest6);
   constructor(options: AppleStrategyOptions, verify: AppleVerifyFunction | AppleVerifyFunctionWithRequest) {
     if (!options || typeof options !== 'object') {
       throw new AppleConfigError('ERR_CONFIG_INVALID', 'AppleStrategy needs an options object: new AppleStrategy({ clientID, teamID, keyID, privateKey, callbackURL }, verify).');
@@ -279,7 +298,7 @@ export class AppleStrategy extends OAuth2Strategy {
         callbackURL,
         scope,
         scopeSeparator: ' ',
-        store: store as OAuth2Strategy.StateStore,
+        store: store as unknown as OAuth2Strategy.StateStore,
         passReqToCallback: options.passReqToCallback === true,
       } as OAuth2Strategy.StrategyOptions,
       verify as OAuth2Strategy.VerifyFunction,

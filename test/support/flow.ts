@@ -3,7 +3,7 @@ import express from 'express';
 import nock from 'nock';
 import { Passport } from 'passport';
 import request from 'supertest';
-import { AppleStrategy, type AppleStrategyOptions } from '../../lib/index.js';
+import { AppleStrategy, type AppleStrategyOptions, type AppleVerify4 } from '../../lib/index.js';
 import { CALLBACK_URL, CLIENT_ID, KEY_ID, TEAM_ID, appleSigningKey, clientKeyPair, jwksOf, signIdToken, type AppleSigningKey } from './apple.js';
 
 export interface Outcome {
@@ -52,7 +52,7 @@ export async function harness(
     { clientID: CLIENT_ID, teamID: TEAM_ID, keyID: KEY_ID, privateKey: pem, callbackURL: CALLBACK_URL, ...overrides } as AppleStrategyOptions & {
       passReqToCallback?: false;
     },
-    opts.verify === 'five' ? verify5 : verify4,
+    (opts.verify === 'five' ? verify5 : verify4) as AppleVerify4,
   );
   const passport = new Passport();
   passport.use(strategy);

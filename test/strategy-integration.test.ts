@@ -1,0 +1,184 @@
+import { expect } from 'chai';
+import express from 'express';
+import nock from 'nock';
+import { Passport } from 'passport';
+import request from 'supertest';
+import { AppleStrategy } from '../lib/index.js';
+import type { FetchLike } from '../lib/index.js';
+import { CALLBACK_URL, CLIENT_ID, KEY_ID, TEAM_ID, appleSigningKey, clientKeyPair, decodeJwt, jwksOf, signIdToken, type AppleSigningKey } from './support/apple.js';
+import { appleAnswers, harness } from './support/flow.js';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const express4 = require('express4') as typeof express;
+
+describe('AppleStrategy in applications', () => {
+  let appleKey: AppleSigningKey;
+  before(async () => {
+    appleKey = await appleSigningKey();
+  });
+  const base = () => ({ clientID: CLIENT_ID, teamID: TEAM_ID, keyID: KEY_ID, privateKey: clientKeyPair().pem, callbackURL: CALLBACK_URL });
+
+  async function signIn(app: express.Express, nonceFor: (state: string) => string): Promise<request.Response> {
+    const start = await request(app).get('/auth/apple').expect(302);
+    const state = new URL(start.headers.location as string).searchParams.get('state')!;
+    const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    nock('https://appleid.apple.com').get('/auth/keys').reply(200, jwksOf(appleKey));
+    nock('https://appleid.apple.com')
+      .post('/auth/token')
+      .reply(200, { access_token: 'at', token_type: 'Bearer', expires_in: 3600, refresh_token: 'rt', id_token: await signIdToken(appleKey, { nonce: nonceFor(state) }) });
+    return request(app).post('/auth/apple/callback').set('Cookie', cookie).type('form').send({ code: 'c', state, user: '{"name":{"firstName":"Ana"}}' });
+  }
+
+  for (const [label, factory] of [
+    ['Express 4', express4],
+    ['Express 5', express],
+  ] as const) {
+    it(`signs in on ${label}, with and without express.urlencoded()`, async () => {
+      for (const parse of [false, true]) {
+        const passport = new Passport();
+        const strategy = new AppleStrategy(base(), (_a, _r, profile, done) => done(null, { id: profile.id, name: profile.displayName }));
+        passport.use(strategy);
+        const app = factory();
+        if (parse) app.use(factory.urlencoded({ extended: true }));
+        app.get('/auth/apple', passport.authenticate('apple', { session: false }));
+        app.post('/auth/apple/callback', passport.authenticate('apple', { session: false }), (req, res) => {
+          res.json(req.user);
+        });
+        const res = await signIn(app as express.Express, (s) => strategy.nonceFor(s));
+        expect(res.status).to.equal(200);
+        expect(res.body).to.deep.equal({ id: '001234.abcdef0123456789abcdef0123456789.1234', name: 'Ana' });
+      }
+    });
+  }
+
+  it('redirects to failureRedirect on a cancel, with the message in failureMessage', async () => {
+    const passport = new Passport();
+    passport.use(new AppleStrategy(base(), (_a, _r, _p, done) => done(null, {})));
+    const app = express();
+    const messages: unknown[] = [];
+    app.use((req, _res, next) => {
+      (req as unknown as { session: Record<string, unknown> }).session = { messages };
+      next();
+    });
+    app.post('/auth/apple/callback', passport.authenticate('apple', { session: false, failureRedirect: '/login', failureMessage: true }));
+    const res = await request(app).post('/auth/apple/callback').type('form').send({ error: 'user_cancelled_authorize', state: 'x' });
+    expect(res.status).to.equal(302);
+    expect(res.headers.location).to.equal('/login');
+    expect(messages).to.deep.equal(['The user cancelled Sign in with Apple (user_cancelled_authorize).']);
+  });
+
+  it('passes the request first with passReqToCallback, in both arities', async () => {
+    for (const arity of [5, 6]) {
+      const passport = new Passport();
+      const verify5 = (req: express.Request, _a: string, _r: string | undefined, profile: { id: string }, done: (e: unknown, u?: unknown) => void): void =>
+        done(null, { path: req.path, id: profile.id, arity: 5 });
+      const verify6 = (
+        req: express.Request,
+        _a: string,
+        _r: string | undefined,
+        params: { access_token: string },
+        profile: { id: string },
+        done: (e: unknown, u?: unknown) => void,
+      ): void => done(null, { path: req.path, id: profile.id, arity: 6, at: params.access_token });
+      const strategy = arity === 5 ? new AppleStrategy({ ...base(), passReqToCallback: true }, verify5) : new AppleStrategy({ ...base(), passReqToCallback: true }, verify6);
+      passport.use(strategy);
+      const app = express();
+      app.get('/auth/apple', passport.authenticate('apple', { session: false }));
+      app.post('/auth/apple/callback', passport.authenticate('apple', { session: false }), (req, res) => {
+        res.json(req.user);
+      });
+      const res = await signIn(app, (s) => strategy.nonceFor(s));
+      expect(res.body).to.deep.equal(
+        arity === 5
+          ? { path: '/auth/apple/callback', id: '001234.abcdef0123456789abcdef0123456789.1234', arity: 5 }
+          : { path: '/auth/apple/callback', id: '001234.abcdef0123456789abcdef0123456789.1234', arity: 6, at: 'at' },
+      );
+    }
+  });
+
+  it('turns done(null, false, info) into a fail and done(err) into an error', async () => {
+    for (const outcome of ['fail', 'error'] as const) {
+      const passport = new Passport();
+      const strategy = new AppleStrategy(base(), (_a, _r, _p, done) =>
+        outcome === 'fail' ? done(null, false, { message: 'banned' }) : done(new Error('db down')),
+      );
+      passport.use(strategy);
+      const app = express();
+      app.get('/auth/apple', passport.authenticate('apple', { session: false }));
+      app.post('/auth/apple/callback', (req, res, next) =>
+        passport.authenticate('apple', { session: false }, (err: Error | null, user: unknown, info: { message?: string }) => {
+          res.json({ err: err?.message ?? null, user: user ?? null, info: info ?? null });
+        })(req, res, next),
+      );
+      const res = await signIn(app, (s) => strategy.nonceFor(s));
+      expect(res.body).to.deep.equal(outcome === 'fail' ? { err: null, user: false, info: { message: 'banned' } } : { err: 'db down', user: null, info: null });
+    }
+  });
+
+  it('accepts any passport-oauth2 state store', async () => {
+    const records = new Map<string, unknown>();
+    const store = {
+      store(_req: unknown, state: unknown, _meta: unknown, cb: (err: Error | null, handle?: string) => void) {
+        const handle = `h${records.size}`;
+        records.set(handle, state ?? true);
+        cb(null, handle);
+      },
+      verify(_req: unknown, handle: string, cb: (err: Error | null, ok: boolean, info?: unknown) => void) {
+        if (!records.has(handle)) return cb(null, false, { message: 'Unable to verify authorization request state.' });
+        const state = records.get(handle);
+        records.delete(handle);
+        cb(null, true, state);
+      },
+    };
+    const h = await harness({ store }, { authenticateOptions: { state: { to: '/a' } } });
+    const { state, nonce } = await h.start();
+    expect(state).to.equal('h0');
+    await appleAnswers(h, { nonce });
+    const ok = await h.callback({ code: 'c', state });
+    expect(ok.status).to.equal(200);
+    expect(ok.body.info).to.deep.equal({ state: { to: '/a' } });
+    const bad = await h.callback({ code: 'c', state: 'h9' });
+    expect(bad.status).to.equal(403);
+    expect(bad.body.fail).to.equal('ERR_STATE_MISMATCH');
+    expect(bad.body.message).to.equal('Unable to verify authorization request state.');
+  });
+
+  it('uses the fetch option (node-fetch) for every call to Apple', async () => {
+    const { default: nodeFetch } = await import('node-fetch');
+    const calls: string[] = [];
+    const counting: FetchLike = (url, init) => {
+      calls.push(`${init.method} ${url}`);
+      return nodeFetch(url, init as never) as never;
+    };
+    const h = await harness({ fetch: counting });
+    const { state, nonce, cookie } = await h.start();
+    await appleAnswers(h, { nonce });
+    const out = await h.callback({ code: 'c', state }, cookie);
+    expect(out.status).to.equal(200);
+    expect(calls).to.deep.equal(['POST https://appleid.apple.com/auth/token', 'GET https://appleid.apple.com/auth/keys']);
+  });
+
+  it('routes passport-oauth2\'s own token calls (as passport-oauth2-refresh makes) through a fresh client secret', async () => {
+    const h = await harness();
+    let body = '';
+    nock('https://appleid.apple.com')
+      .post('/auth/token', (b: Record<string, string>) => {
+        body = new URLSearchParams(b).toString();
+        return true;
+      })
+      .reply(200, { access_token: 'new', token_type: 'Bearer', expires_in: 3600 });
+    const oauth2 = (h.strategy as unknown as { _oauth2: { getOAuthAccessToken: (c: string, p: object, cb: (...a: unknown[]) => void) => void } })._oauth2;
+    const result = await new Promise<unknown[]>((resolve) => oauth2.getOAuthAccessToken('r.old', { grant_type: 'refresh_token' }, (...args) => resolve(args)));
+    expect(result[0]).to.equal(null);
+    expect(result[1]).to.equal('new');
+    const sent = new URLSearchParams(body);
+    expect(sent.get('grant_type')).to.equal('refresh_token');
+    expect(sent.get('refresh_token')).to.equal('r.old');
+    expect(decodeJwt(sent.get('client_secret')!).payload.sub).to.equal(CLIENT_ID);
+
+    nock('https://appleid.apple.com').post('/auth/token').reply(400, { error: 'invalid_grant' });
+    const failed = await new Promise<unknown[]>((resolve) => oauth2.getOAuthAccessToken('r.old', { grant_type: 'refresh_token' }, (...args) => resolve(args)));
+    expect((failed[0] as { statusCode: number }).statusCode).to.equal(400);
+    expect(JSON.parse((failed[0] as { data: string }).data)).to.deep.equal({ error: 'invalid_grant' });
+  });
+});
