@@ -176,6 +176,7 @@ export function handleConsent(ctx: EmulatorContext, fields: FormFields, res: Ser
   if (pending.responseType === 'code id_token') {
     answer.id_token = signIdToken(ctx, { clientID: pending.clientID, identity, authTime, nonce: pending.nonce, code });
   }
+  if (pending.state !== undefined) answer.state = pending.state;
   const asksName = pending.scopes.includes('name');
   const asksEmail = pending.scopes.includes('email');
   if (!consent && (asksName || asksEmail)) {
@@ -184,5 +185,5 @@ export function handleConsent(ctx: EmulatorContext, fields: FormFields, res: Ser
     if (asksEmail) shared.email = identity.email;
     answer.user = JSON.stringify(shared);
   }
-  deliver(res, pending, withState(answer));
+  deliver(res, pending, answer);
 }
