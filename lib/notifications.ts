@@ -47,7 +47,16 @@ export interface AppleNotificationEvent {
   [extra: string]: unknown;
 }
 
-/** A verified server-to-server notification. */
+/**
+ * A verified server-to-server notification.
+ *
+ * @example
+ * ```ts
+ * // { type: 'email-disabled', sub: '820417.faa3…0219', email: 'ep9ks2tnph@privaterelay.appleid.com',
+ * //   isPrivateEmail: true, eventTime: 1508184845000, jti: 'abede67890', clientID: 'com.example.app', … }
+ * if (n.type === 'email-disabled') await users.pauseMail(n.sub);
+ * ```
+ */
 export interface AppleNotification {
   /** What happened; `account-deleted` is reported as `account-delete`. */
   type: AppleNotificationType;
@@ -74,7 +83,17 @@ export interface AppleNotification {
   claims: AppleNotificationClaims;
 }
 
-/** Options of {@link verifyNotification} and {@link appleNotifications}. */
+/**
+ * Options of {@link verifyNotification} and {@link appleNotifications}.
+ *
+ * @example
+ * ```ts
+ * const options: VerifyNotificationOptions = {
+ *   clientIDs: ['com.example.app'],     // the App ID whose configuration names your endpoint
+ *   replayStore: redisReplayStore,      // shared by every process receiving notifications
+ * };
+ * ```
+ */
 export interface VerifyNotificationOptions {
   /** Accepted audiences: the App ID(s) whose Sign in with Apple configuration names your endpoint. */
   clientIDs: string | string[];
@@ -96,7 +115,11 @@ export interface VerifyNotificationOptions {
    * and how long its `jti` must be remembered.
    */
   maxAge?: number;
-  /** Where seen `jti`s are kept (default: one bounded in-memory store per process). */
+  /**
+   * Where seen `jti`s are kept. Default: a bounded in-memory store, one per middleware, and one
+   * shared by all {@link verifyNotification} calls of the process. Use a shared store (Redis, a
+   * database) when several processes receive notifications.
+   */
   replayStore?: ReplayStore;
   /** Clock, for tests: milliseconds since the epoch. */
   now?: () => number;

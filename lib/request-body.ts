@@ -43,7 +43,7 @@ function mediaType(req: IncomingMessage): string {
 /** Whether the body stream can still be read here (no parser consumed it). */
 function streamUnread(req: RequestLike): boolean {
   // body-parser 1.x marks a body it read with `_body`; a stream that ended was read by someone else.
-  return req._body !== true && !req.readableEnded && req.readable !== false;
+  return typeof req.on === 'function' && req._body !== true && !req.readableEnded && req.readable !== false;
 }
 
 function parseText(text: string, type: string, allowForm: boolean): Record<string, unknown> {
