@@ -1,0 +1,134 @@
+// The example app: Express 5, Passport with AppleStrategy, SQLite users, sign-out and account deletion.
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import session from 'express-session';
+import { Passport } from 'passport';
+import { AppleStrategy, type AppleProfile, type AppleStrategyOptions } from 'passport-apple-signin';
+import type { Users, UserRow } from './db.js';
+import { errorPage, homePage, profilePage } from './views.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    flash?: string;
+  }
+}
+
+export interface ExampleAppOptions {
+  /** Everything AppleStrategy needs: the emulator's strategyOptions(), or real Apple credentials. */
+  strategyOptions: Omit<AppleStrategyOptions, 'passReqToCallback'>;
+  users: Users;
+  /** Shown in the footer: which Apple the app talks to. */
+  mode: string;
+  /** Extra routes mounted before the rest (the notification endpoint). */
+  extend?: (app: express.Express, context: { strategy: AppleStrategy; users: Users }) => void;
+}
+
+interface SessionUser {
+  sub: string;
+}
+
+/** What the home page says for each failure code; anything else gets the generic line. */
+const FAILURE_TEXT: Record<string, string> = {
+  ERR_AUTHORIZATION_CANCELLED: 'You cancelled Sign in with Apple. Nothing was shared.',
+  ERR_STATE_MISSING: 'Your browser did not keep the sign-in cookie. Please try again.',
+  ERR_STATE_MISMATCH: 'That sign-in link was altered or is not yours. Please start again.',
+  ERR_STATE_EXPIRED: 'The sign-in took too long. Please start again.',
+  ERR_STATE_INVALID: 'That sign-in could not be verified. Please start again.',
+  ERR_STATE_REUSED: 'That sign-in was already used. Please start again.',
+  ERR_TOKEN_INVALID_GRANT: 'Apple says the sign-in code expired or was used. Please try again.',
+};
+
+export function createExampleApp(options: ExampleAppOptions): { app: express.Express; strategy: AppleStrategy } {
+  const { users, mode } = options;
+  const passport = new Passport();
+  const strategy = new AppleStrategy(options.strategyOptions, (_accessToken, refreshToken, profile: AppleProfile, done) => {
+    // The name comes once, on the first consent; Users.signIn never overwrites it with nothing.
+    const row = users.signIn({
+      sub: profile.id,
+      email: profile.email,
+      emailVerified: profile.emailVerified,
+      isPrivateEmail: profile.isPrivateEmail,
+      givenName: profile.name?.givenName,
+      familyName: profile.name?.familyName,
+      refreshToken,
+    });
+    done(null, { sub: row.sub } satisfies SessionUser);
+  });
+  passport.use(strategy);
+  passport.serializeUser((user, done) => done(null, (user as SessionUser).sub));
+  passport.deserializeUser((sub: string, done) => done(null, users.find(sub) ? { sub } : false));
+
+  const app = express();
+  app.disable('x-powered-by');
+  options.extend?.(app, { strategy, users });
+  app.use(
+    session({
+      secret: randomBytes(32).toString('hex'),
+      resave: false,
+      // No session for anonymous visitors, so Apple's cookieless callback POST does not mint one
+      // that would overwrite the browser's session cookie.
+      saveUninitialized: false,
+      cookie: { httpOnly: true, sameSite: 'lax' },
+    }),
+  );
+  app.use(passport.session());
+  app.use(express.urlencoded({ extended: false, limit: '16kb' }));
+
+  const current = (req: express.Request): UserRow | undefined => {
+    const sub = (req.user as SessionUser | undefined)?.sub;
+    return sub ? users.find(sub) : undefined;
+  };
+
+  app.get('/', (req, res) => {
+    if (current(req)) return res.redirect('/profile');
+    const flash = req.session.flash;
+    if (flash) delete req.session.flash;
+    const code = typeof req.query.error === 'string' ? req.query.error : undefined;
+    const error = code ? FAILURE_TEXT[code] ?? `Sign-in failed (${code}).` : undefined;
+    res.type('html').send(homePage({ mode, error, info: flash }));
+  });
+
+  app.get('/auth/apple', passport.authenticate('apple'));
+
+  // Apple posts here from its own site. The strategy reads the body, checks state and the id_token.
+  app.post('/auth/apple/callback', (req, res, next) => {
+    passport.authenticate('apple', (err: Error | null, user: SessionUser | false, info: { code?: string } | undefined) => {
+      if (err) return next(err);
+      if (!user) return res.redirect(`/?error=${encodeURIComponent(info?.code ?? 'ERR_UNKNOWN')}`);
+      req.logIn(user, (loginErr) => (loginErr ? next(loginErr) : res.redirect('/profile')));
+    })(req, res, next);
+  });
+
+  app.get('/profile', (req, res) => {
+    const user = current(req);
+    if (!user) return res.redirect('/');
+    res.type('html').send(profilePage(user, mode));
+  });
+
+  app.post('/logout', (req, res, next) => {
+    req.logOut((err) => (err ? next(err) : res.redirect('/')));
+  });
+
+  // Apple requires apps that offer account deletion to revoke the user's tokens.
+  app.post('/account/delete', async (req, res, next) => {
+    const user = current(req);
+    if (!user) return res.redirect('/');
+    try {
+      if (user.refresh_token) await strategy.client.revoke(user.refresh_token, { tokenTypeHint: 'refresh_token' });
+      users.delete(user.sub);
+      req.logOut((err) => {
+        if (err) return next(err);
+        req.session.flash = 'Your account was deleted and Apple was told to forget this app.';
+        res.redirect('/');
+      });
+    } catch (err) {
+      next(err);
+    }
+  });
+
+  app.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    // A readable message, never a stack trace.
+    res.status(500).type('html').send(errorPage(`${err.code ? `${err.code}: ` : ''}${err.message}`, mode));
+  });
+  return { app, strategy };
+}
