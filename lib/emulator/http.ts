@@ -39,7 +39,8 @@ export function readBody(req: IncomingMessage): Promise<{ ok: true; text: string
     req.on('data', onData);
     req.on('end', () => finish({ ok: true, text: Buffer.concat(chunks).toString('utf8') }));
     req.on('error', () => finish({ ok: false, reason: 'aborted' }));
-    req.on('aborted', () => finish({ ok: false, reason: 'aborted' }));
+    // 'close' before 'end' means the client went away mid-body.
+    req.on('close', () => finish({ ok: false, reason: 'aborted' }));
   });
 }
 

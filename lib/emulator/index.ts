@@ -103,7 +103,9 @@ export async function createAppleEmulator(options: AppleEmulatorOptions = {}): P
     get stats() {
       return { ...ctx.stats };
     },
-    strategyOptions({ clientID = DEFAULT_CLIENT_ID, callbackURL } = {} as { clientID?: string; callbackURL: string }): AppleEmulatorStrategyOptions {
+    strategyOptions(request): AppleEmulatorStrategyOptions {
+      const clientID = request?.clientID ?? DEFAULT_CLIENT_ID;
+      const callbackURL = request?.callbackURL;
       if (typeof callbackURL !== 'string') throw new AppleConfigError('ERR_CONFIG_INVALID', 'strategyOptions needs { callbackURL }: the Return URL to allow.');
       const client = ctx.clients.register({ clientID, callbackURL });
       if (client.privateKeyPem === undefined) {

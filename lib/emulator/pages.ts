@@ -11,7 +11,8 @@ const STYLE = `
   body { margin: 0; font: 15px/1.45 -apple-system, BlinkMacSystemFont, "Helvetica Neue", Helvetica, Arial, sans-serif;
     background: #f5f5f7; color: #1d1d1f; display: flex; min-height: 100vh; align-items: center; justify-content: center; }
   main { background: #fff; width: min(440px, 100% - 32px); border-radius: 18px; padding: 32px 28px; box-shadow: 0 4px 24px rgba(0,0,0,.08); }
-  .logo { font-size: 34px; text-align: center; margin: 0; }
+  .logo { font-size: 13px; font-weight: 600; letter-spacing: .02em; text-align: center; margin: 0; }
+  .logo span { font-weight: 400; color: #6e6e73; }
   h1 { font-size: 22px; font-weight: 600; text-align: center; margin: 8px 0 4px; }
   .sub { text-align: center; color: #6e6e73; margin: 0 0 20px; }
   fieldset { border: 0; padding: 0; margin: 0 0 18px; }
@@ -45,7 +46,7 @@ function page(title: string, body: string, script = ''): string {
 </head>
 <body>
 <main>
-<p class="logo" aria-hidden="true">&#63743;</p>
+<p class="logo">Apple&nbsp;ID <span>emulator</span></p>
 ${body}
 </main>${script}
 </body>
