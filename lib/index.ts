@@ -48,3 +48,28 @@ export {
   AppleNotificationError,
 } from './errors.js';
 export type { AppleErrorCode } from './errors.js';
+export { AppleTokenStrategy, DEFAULT_IDENTITY_TOKEN_MAX_AGE } from './token-strategy.js';
+export type {
+  AppleTokenStrategyOptions,
+  AppleNonceEncoding,
+  AppleTokenStrategyParams,
+  AppleTokenVerifyFunction,
+  AppleTokenVerifyFunctionWithRequest,
+  AppleTokenProfileVerifyFunction,
+  AppleTokenParamsVerifyFunction,
+  AppleTokenProfileVerifyFunctionWithRequest,
+  AppleTokenParamsVerifyFunctionWithRequest,
+} from './token-strategy.js';
+export { verifyNotification, appleNotifications, DEFAULT_NOTIFICATION_MAX_AGE } from './notifications.js';
+export type {
+  AppleNotification,
+  AppleNotificationType,
+  AppleNotificationClaims,
+  AppleNotificationEvent,
+  VerifyNotificationOptions,
+  AppleNotificationsOptions,
+  AppleNotificationHandler,
+  AppleNotificationsMiddleware,
+} from './notifications.js';
+export { MemoryReplayStore } from './replay-store.js';
+export type { ReplayStore, MemoryReplayStoreOptions } from './replay-store.js';

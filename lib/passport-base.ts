@@ -1,5 +1,4 @@
 import type { Request } from 'express';
-import PassportStrategyBase from 'passport-strategy';
 
 /**
  * What Passport gives a strategy for the length of one `authenticate` call: exactly one of these
@@ -24,5 +23,15 @@ export interface PassportStrategyInstance extends PassportStrategyActions {
   authenticate(req: Request, options?: Record<string, unknown>): void;
 }
 
-/** passport-strategy's `Strategy`, typed for subclassing (the package itself ships no types). */
-export const PassportStrategy = PassportStrategyBase as unknown as abstract new () => PassportStrategyInstance;
+/**
+ * The base of a Passport strategy. Passport needs only a `name` and an `authenticate` method; it
+ * adds `success`, `fail`, `error`, `redirect` and `pass` to a per-request copy of the strategy.
+ * This is all passport-strategy's base class is, written here so it adds no dependency.
+ */
+abstract class StrategyBase {
+  name?: string;
+  abstract authenticate(req: Request, options?: Record<string, unknown>): void;
+}
+
+/** The base class, typed with the per-request actions Passport adds. */
+export const PassportStrategy = StrategyBase as unknown as abstract new () => PassportStrategyInstance;
