@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import express from 'express';
 import session from 'express-session';
 import { Passport } from 'passport';
-import { AppleStrategy, type AppleProfile, type AppleStrategyOptions } from 'passport-apple-signin';
+import { AppleStrategy, appleNotifications, type AppleProfile, type AppleStrategyOptions } from 'passport-apple-signin';
 import type { Users, UserRow } from './db.js';
 import { errorPage, homePage, profilePage } from './views.js';
 
@@ -19,8 +19,11 @@ export interface ExampleAppOptions {
   users: Users;
   /** Shown in the footer: which Apple the app talks to. */
   mode: string;
-  /** Extra routes mounted before the rest (the notification endpoint). */
-  extend?: (app: express.Express, context: { strategy: AppleStrategy; users: Users }) => void;
+  /**
+   * Audiences of Apple's server-to-server notifications: the primary App ID's bundle ID (Apple's
+   * notifications name it), default the strategy's clientID.
+   */
+  notificationClientIDs?: string[];
 }
 
 interface SessionUser {
@@ -60,7 +63,36 @@ export function createExampleApp(options: ExampleAppOptions): { app: express.Exp
 
   const app = express();
   app.disable('x-powered-by');
-  options.extend?.(app, { strategy, users });
+
+  // Apple's server-to-server notifications: verified like an id_token, answered 200 only once
+  // handled, so Apple retries on failure. Mounted before the session: Apple sends no cookies.
+  app.post(
+    '/apple/notifications',
+    appleNotifications(
+      {
+        clientIDs: options.notificationClientIDs ?? [options.strategyOptions.clientID],
+        keySet: strategy.keySet,
+        issuer: options.strategyOptions.issuer,
+      },
+      (event) => {
+        switch (event.type) {
+          case 'email-disabled':
+            users.setEmailDisabled(event.sub, true);
+            break;
+          case 'email-enabled':
+            users.setEmailDisabled(event.sub, false);
+            break;
+          case 'consent-revoked':
+            // The user stopped using Sign in with Apple here: their tokens are dead.
+            users.forgetTokens(event.sub);
+            break;
+          case 'account-delete':
+            users.delete(event.sub);
+            break;
+        }
+      },
+    ),
+  );
   app.use(
     session({
       secret: randomBytes(32).toString('hex'),

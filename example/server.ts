@@ -68,7 +68,8 @@ export async function startExample(options: StartOptions = {}): Promise<RunningE
     strategyOptions = apple.strategyOptions({ callbackURL });
     mode = `Using the local Apple emulator at ${apple.url} (set APPLE_CLIENT_ID, APPLE_TEAM_ID, APPLE_KEY_ID, APPLE_PRIVATE_KEY_FILE and APPLE_CALLBACK_URL for the real Apple).`;
   }
-  const { app } = createExampleApp({ strategyOptions, users, mode });
+  const notificationClientIDs = env.APPLE_NOTIFICATION_CLIENT_IDS?.split(',').map((id) => id.trim()).filter(Boolean);
+  const { app } = createExampleApp({ strategyOptions, users, mode, notificationClientIDs });
   server.on('request', app);
   log(mode);
   log(`Example app: open ${url} and sign in with Apple.`);

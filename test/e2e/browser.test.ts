@@ -91,6 +91,16 @@ describe('sign-in in a real browser (example app + emulator)', function () {
     expect(example.users.find(maria.sub)!.updated_at).to.be.at.least(before!.updated_at);
   });
 
+  it('an email-disabled notification shows on the profile page', async () => {
+    const maria = apple().users[0]!;
+    await signIn({ user: 0 });
+    expect(await text('#forwarding')).to.equal('on');
+    expect(await apple().sendNotification({ type: 'email-disabled', sub: maria.sub })).to.equal(200);
+    await page.reload();
+    expect(await text('#forwarding')).to.equal('off (the user turned it off)');
+    expect(await apple().sendNotification({ type: 'email-enabled', sub: maria.sub })).to.equal(200);
+  });
+
   it('hidden email shows the relay address', async () => {
     const john = apple().users[1]!;
     await signIn({ user: 1, hide: true });
