@@ -22,6 +22,7 @@ export type {
 } from './strategy.js';
 export { AppleClient, APPLE_TOKEN_URL, APPLE_REVOKE_URL } from './apple-client.js';
 export type { AppleClientOptions, AppleTokenResponse } from './apple-client.js';
+export type { AppleSharedOptions } from './apple-config.js';
 export { AppleKeySet, APPLE_JWKS_URL } from './apple-keys.js';
 export type { AppleKeySetOptions } from './apple-keys.js';
 export type { FetchLike, FetchResponseLike, HttpOptions } from './apple-http.js';

@@ -2,9 +2,10 @@ import { createHmac, hkdfSync, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
-import { AppleClient, APPLE_TOKEN_URL, checkTimeout, optionalURL, requireString, type AppleTokenResponse } from './apple-client.js';
-import type { FetchLike } from './apple-http.js';
-import { AppleKeySet, APPLE_JWKS_URL } from './apple-keys.js';
+import type { AppleClient, AppleTokenResponse } from './apple-client.js';
+import { optionalURL, requireString } from './apple-client.js';
+import { asList, nonNegative, resolveAppleConfig, type AppleSharedOptions } from './apple-config.js';
+import type { AppleKeySet } from './apple-keys.js';
 import { callbackParams, param } from './callback-params.js';
 import {
   AppleAuthError,
@@ -15,8 +16,7 @@ import {
   AppleStateError,
   AppleTokenError,
 } from './errors.js';
-import { APPLE_ISSUERS, verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
-import { loadPrivateKey, type PrivateKeyOptions } from './private-key.js';
+import { verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
 import { buildProfile, type AppleProfile } from './profile.js';
 import { CookieStateStore, MAX_STATE_TTL } from './state-store.js';
 import { hasUserField, parseUserName } from './user-field.js';
@@ -73,29 +73,15 @@ export interface AppleStateStore {
 }
 
 /** Options of the AppleStrategy. */
-export interface AppleStrategyOptions extends PrivateKeyOptions {
+export interface AppleStrategyOptions extends AppleSharedOptions {
   /** Your Services ID, e.g. `com.example.web` (the web flow's client_id). */
   clientID: string;
-  /** Your 10-character Apple Team ID. */
-  teamID: string;
-  /** The 10-character Key ID of your Sign in with Apple key (from `AuthKey_<KEYID>.p8`). */
-  keyID: string;
   /** The Return URL registered on the Services ID; relative URLs are resolved against the request. */
   callbackURL: string;
   /** `['name', 'email']` by default; `[]` asks for neither (and lets Apple call back with GET). */
   scope?: string | string[];
-  /** Pass the request as the first argument of `verify` (default false). */
-  passReqToCallback?: boolean;
   /** Apple's authorize URL by default. */
   authorizationURL?: string;
-  /** Apple's token URL by default. */
-  tokenURL?: string;
-  /** Apple's key set URL by default. */
-  jwksURL?: string;
-  /** Apple's revoke URL by default (used by `strategy.client.revoke`). */
-  revokeURL?: string;
-  /** Accepted id_token issuers (default `https://appleid.apple.com` and `https://account.apple.com`). */
-  issuer?: string | string[];
   /** Accepted id_token audiences (default: `clientID` only). */
   audience?: string | string[];
   /** Secret (32+ characters) keying the state cookie. Default: derived from the private key. */
@@ -104,95 +90,8 @@ export interface AppleStrategyOptions extends PrivateKeyOptions {
   store?: AppleStateStore;
   /** Seconds a sign-in may take with the default store (default and maximum 600). */
   stateTTL?: number;
-  /** Seconds of clock skew tolerated on id_token `exp` and `iat` (default 60). */
-  clockTolerance?: number;
-  /** Seconds each client secret lives (default 300). One is signed for every token request. */
-  clientSecretLifetime?: number;
-  /** Milliseconds to wait for Apple on each call (default 10000). */
-  timeout?: number;
-  /** fetch used for every HTTP call this package makes (default: global fetch). */
-  fetch?: FetchLike;
   /** Trust `X-Forwarded-Proto`/`-Host` when resolving a relative callbackURL (as passport-oauth2's `proxy`). */
   proxy?: boolean;
-  /** A key set to share between strategies (default: one per strategy). */
-  keySet?: AppleKeySet;
-}
-
-/** What the strategy computed from its options, shared with the native strategy. */
-export interface ResolvedAppleConfig {
-  key: KeyObject;
-  client: AppleClient;
-  keySet: AppleKeySet;
-  issuers: string[];
-  clockTolerance: number;
-  fetch: FetchLike | undefined;
-  timeout: number;
-}
-
-function asList(value: string | string[] | undefined, name: string): string[] | undefined {
-  if (value === undefined) return undefined;
-  const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0 || !list.every((v) => typeof v === 'string' && v.length > 0)) {
-    throw new AppleConfigError('ERR_CONFIG_INVALID', `${name} must be a non-empty string or a list of them.`);
-  }
-  return list;
-}
-
-function nonNegative(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new AppleConfigError('ERR_CONFIG_INVALID', `${name} must be a non-negative number of seconds.`);
-  }
-  return value;
-}
-
-/** Reads the options both strategies share: credentials, key, endpoints, clock and HTTP settings. */
-export function resolveAppleConfig(
-  options: PrivateKeyOptions & {
-    clientID?: string;
-    teamID?: string;
-    keyID?: string;
-    tokenURL?: string;
-    revokeURL?: string;
-    jwksURL?: string;
-    issuer?: string | string[];
-    clockTolerance?: number;
-    clientSecretLifetime?: number;
-    timeout?: number;
-    fetch?: FetchLike;
-    keySet?: AppleKeySet;
-  },
-  clientID: string,
-): ResolvedAppleConfig {
-  const teamID = requireString(options, 'teamID', 'your 10-character Apple Team ID');
-  const keyID = requireString(options, 'keyID', 'the 10-character Key ID of your Sign in with Apple key');
-  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new AppleConfigError('ERR_CONFIG_INVALID', 'fetch must be a function (a WHATWG fetch such as node-fetch).');
-  }
-  const timeout = checkTimeout(options.timeout);
-  const key = loadPrivateKey(options);
-  const client = new AppleClient({
-    clientID,
-    teamID,
-    keyID,
-    privateKey: key,
-    tokenURL: optionalURL(options.tokenURL, 'tokenURL', APPLE_TOKEN_URL),
-    revokeURL: options.revokeURL,
-    clientSecretLifetime: options.clientSecretLifetime,
-    fetch: options.fetch,
-    timeout,
-  });
-  const jwksURL = optionalURL(options.jwksURL, 'jwksURL', APPLE_JWKS_URL);
-  const keySet = options.keySet ?? new AppleKeySet(jwksURL, { fetch: options.fetch, timeout });
-  return {
-    key,
-    client,
-    keySet,
-    issuers: asList(options.issuer, 'issuer') ?? [...APPLE_ISSUERS],
-    clockTolerance: nonNegative(options.clockTolerance, 'clockTolerance', 60),
-    fetch: options.fetch,
-    timeout,
-  };
 }
 
 function parseScope(scope: string | string[] | undefined): string[] {

@@ -1,14 +1,13 @@
 import type { Request } from 'express';
 import type { AppleClient, AppleTokenResponse } from './apple-client.js';
-import type { FetchLike } from './apple-http.js';
 import type { AppleKeySet } from './apple-keys.js';
 import { AppleCallbackError, AppleConfigError, AppleIdTokenError, AppleTokenError } from './errors.js';
 import { sha256Hex, verifyAppleJwt, type AppleIdTokenClaims, type AppleJwtPolicy } from './id-token.js';
 import { isNativeParamsFailure, readNativeParams, type NativeSignInParams } from './native-params.js';
 import { PassportStrategy, type PassportStrategyActions } from './passport-base.js';
-import type { PrivateKeyOptions } from './private-key.js';
 import { buildProfile, type AppleProfile } from './profile.js';
-import { resolveAppleConfig, type AppleVerifyCallback } from './strategy.js';
+import { resolveAppleConfig, type AppleSharedOptions } from './apple-config.js';
+import type { AppleVerifyCallback } from './strategy.js';
 import { parseUserName } from './user-field.js';
 
 /** Default for `maxAge`: identity tokens older than ten minutes are refused. */
@@ -43,7 +42,7 @@ export type AppleNonceEncoding = 'sha256' | 'raw' | 'either';
  * };
  * ```
  */
-export interface AppleTokenStrategyOptions extends PrivateKeyOptions {
+export interface AppleTokenStrategyOptions extends AppleSharedOptions {
   /** The app's bundle ID, e.g. `com.example.app`: the identity token's `aud`. Give this or `clientIDs`. */
   clientID?: string;
   /**
@@ -51,12 +50,6 @@ export interface AppleTokenStrategyOptions extends PrivateKeyOptions {
    * if one backend serves web and native sign-in. Merged with `clientID`.
    */
   clientIDs?: string | string[];
-  /** Your 10-character Apple Team ID. */
-  teamID: string;
-  /** The 10-character Key ID of your Sign in with Apple key (from `AuthKey_<KEYID>.p8`). */
-  keyID: string;
-  /** Pass the request as the first argument of `verify` (default false). */
-  passReqToCallback?: boolean;
   /**
    * Seconds after its `iat` an identity token is still accepted (default 600). Apple's identity
    * tokens live a day; a token copied from a device or a log must not be usable all that time.
@@ -72,24 +65,6 @@ export interface AppleTokenStrategyOptions extends PrivateKeyOptions {
    * stolen identity token is usable by anyone for `maxAge` seconds.
    */
   nonceRequired?: boolean;
-  /** Apple's token URL by default. */
-  tokenURL?: string;
-  /** Apple's key set URL by default. */
-  jwksURL?: string;
-  /** Apple's revoke URL by default (used by `strategy.client.revoke`). */
-  revokeURL?: string;
-  /** Accepted issuers (default `https://appleid.apple.com` and `https://account.apple.com`). */
-  issuer?: string | string[];
-  /** Seconds of clock skew tolerated on `exp` and `iat` (default 60). */
-  clockTolerance?: number;
-  /** Seconds each client secret lives (default 300). One is signed for every code exchange. */
-  clientSecretLifetime?: number;
-  /** Milliseconds to wait for Apple on each call (default 10000). */
-  timeout?: number;
-  /** fetch used for every HTTP call (default: global fetch). */
-  fetch?: FetchLike;
-  /** A key set to share, e.g. the web strategy's `keySet` (default: one per strategy). */
-  keySet?: AppleKeySet;
 }
 
 /** `params` of the verify function: Apple's token response when a code was redeemed, otherwise `{ id_token }`. */
