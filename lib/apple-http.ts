@@ -4,6 +4,8 @@ import { AppleTokenError, AppleUpstreamError } from './errors.js';
 export interface FetchResponseLike {
   readonly status: number;
   readonly headers: { get(name: string): string | null };
+  /** The body stream (WHATWG or Node), read with a byte cap when present. */
+  readonly body?: unknown;
   text(): Promise<string>;
 }
 
@@ -88,15 +90,11 @@ export async function request(
     }
     let text: string;
     try {
-      text = await response.text();
+      text = await readCapped(response, controller);
     } catch (cause) {
+      if (cause instanceof AppleUpstreamError) throw cause;
       throw new AppleUpstreamError('ERR_APPLE_NETWORK', `Reading the answer of Apple's ${what} failed (${describe(cause)}).`, {
         cause,
-        status: response.status,
-      });
-    }
-    if (text.length > MAX_RESPONSE_BYTES) {
-      throw new AppleUpstreamError('ERR_APPLE_RESPONSE_INVALID', `Apple's ${what} answered far more data than any real answer.`, {
         status: response.status,
       });
     }
@@ -109,6 +107,35 @@ export async function request(
     // A late rejection of the losing side must not surface as an unhandled rejection.
     attempt.catch(() => undefined);
   }
+}
+
+/**
+ * Reads the body, stopping at MAX_RESPONSE_BYTES: a stream (WHATWG or Node, both async iterable)
+ * is counted as it arrives, so a hostile endpoint cannot fill memory first.
+ */
+async function readCapped(response: FetchResponseLike, controller: AbortController): Promise<string> {
+  const body = response.body as AsyncIterable<Uint8Array | string> | null | undefined;
+  if (!body || typeof (body as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] !== 'function') {
+    const text = await response.text();
+    if (text.length > MAX_RESPONSE_BYTES) throw tooLarge(response.status);
+    return text;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    size += buffer.length;
+    if (size > MAX_RESPONSE_BYTES) {
+      controller.abort();
+      throw tooLarge(response.status);
+    }
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function tooLarge(status: number): AppleUpstreamError {
+  return new AppleUpstreamError('ERR_APPLE_RESPONSE_INVALID', `Apple's answer exceeded ${MAX_RESPONSE_BYTES} bytes, far more than any real answer.`, { status });
 }
 
 function describe(cause: unknown): string {

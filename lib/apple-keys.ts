@@ -49,7 +49,9 @@ export class AppleKeySet {
 
   /** The key resolver to hand to jose's `jwtVerify`. */
   readonly getKey: JWTVerifyGetKey = async (header, token) => {
-    if (!this.local || Date.now() - this.fetchedAt > this.options.maxAge) await this.refresh();
+    if (!this.local) await this.refresh();
+    // Aged keys are refreshed in the background: a slow key endpoint must not slow logins down.
+    else if (Date.now() - this.fetchedAt > this.options.maxAge) void this.refresh();
     if (!this.local) {
       throw new AppleKeysError(
         'ERR_JWKS_UNAVAILABLE',

@@ -35,3 +35,34 @@ abstract class StrategyBase {
 
 /** The base class, typed with the per-request actions Passport adds. */
 export const PassportStrategy = StrategyBase as unknown as abstract new () => PassportStrategyInstance;
+
+/**
+ * Runs one asynchronous authentication and reports exactly one outcome to Passport. A failure of
+ * the task after an outcome was reported (typically the application's own callback throwing
+ * inside `success`) is not reported a second time, which would run that callback twice; it is
+ * raised as a process warning instead, so it is seen and does not crash the process.
+ */
+export function runOnce(strategy: PassportStrategyActions, task: (actions: PassportStrategyActions) => Promise<void>): void {
+  let settled = false;
+  const once =
+    <A extends unknown[]>(fn: (...args: A) => void) =>
+    (...args: A): void => {
+      if (settled) return;
+      settled = true;
+      fn.apply(strategy, args);
+    };
+  const actions: PassportStrategyActions = {
+    success: once(strategy.success),
+    fail: once(strategy.fail),
+    error: once(strategy.error),
+    redirect: once(strategy.redirect),
+    pass: once(strategy.pass),
+  };
+  task(actions).catch((err: unknown) => {
+    if (!settled) return actions.error(err);
+    process.emitWarning(err instanceof Error ? err : new Error(String(err)), {
+      code: 'PASSPORT_APPLE_AFTER_OUTCOME',
+      detail: 'An error was thrown after the sign-in outcome had been reported to Passport (usually by the application callback).',
+    });
+  });
+}

@@ -75,7 +75,8 @@ function cookiePathOf(callbackURL: string | undefined): string {
  * store keeps each sign-in in its own short-lived cookie, `SameSite=None; Secure; HttpOnly`,
  * scoped to the callback path and named after the `state` value, so two tabs never clash. The
  * record inside is encrypted and authenticated (AES-256-GCM) with a key every instance of the app
- * derives from the same configuration, so no shared storage is needed. A record is single use:
+ * derives from the same configuration, so no shared storage is needed, and sealed to a random
+ * per-browser value kept in a `__Host-` cookie, which other subdomains cannot plant. A record is single use:
  * the callback clears the cookie, and this process also remembers the states it has accepted
  * until they expire.
  */
@@ -83,6 +84,7 @@ export class CookieStateStore {
   private readonly key: Buffer;
   private readonly ttl: number;
   private readonly prefix: string;
+  private readonly bindingName: string;
   private readonly now: () => number;
   private readonly used = new Map<string, number>();
 
@@ -93,6 +95,7 @@ export class CookieStateStore {
     this.key = Buffer.from(hkdfSync('sha256', options.secret, 'passport-apple-signin', 'state-record-v1', 32));
     this.ttl = Math.min(options.ttl ?? MAX_STATE_TTL, MAX_STATE_TTL);
     this.prefix = options.cookieName ?? 'apple_state';
+    this.bindingName = `__Host-${this.prefix}_browser`;
     this.now = options.now ?? Date.now;
   }
 
@@ -109,6 +112,8 @@ export class CookieStateStore {
       return;
     }
     const id = randomBytes(24).toString('base64url');
+    const known = parseCookies(req.headers.cookie).get(this.bindingName);
+    const binding = known !== undefined && ID_PATTERN.test(known) ? known : randomBytes(24).toString('base64url');
     const path = cookiePathOf(meta.callbackURL);
     const record: StateRecord = { e: Math.floor(this.now() / 1000) + this.ttl, p: path };
     if (appState !== undefined && appState !== null) record.a = appState;
@@ -117,9 +122,12 @@ export class CookieStateStore {
       callback(new AppleStateError('ERR_STATE_STORE', 'The application state passed to authenticate() is too large for the state cookie: keep it under 1 KB (store an ID, not the data).'));
       return;
     }
-    const value = this.seal(name, record);
+    const value = this.seal(name, binding, record);
     // Max-Age outlives the record by a minute so an expired record is told apart from a missing one.
     appendSetCookie(res, `${name}=${value}; Path=${path}; Max-Age=${this.ttl + 60}; HttpOnly; Secure; SameSite=None`);
+    // The record is sealed to this browser's binding. A __Host- cookie cannot be set by a sibling
+    // subdomain, so a record planted there ("cookie tossing") does not open here.
+    appendSetCookie(res, `${this.bindingName}=${binding}; Path=/; Max-Age=${this.ttl + 60}; HttpOnly; Secure; SameSite=None`);
     callback(null, id);
   }
 
@@ -156,7 +164,15 @@ export class CookieStateStore {
       );
     }
     const res = (req as IncomingMessage & { res?: ServerResponse }).res;
-    const record = this.open(name, sealed);
+    const binding = cookies.get(this.bindingName);
+    if (binding === undefined) {
+      return new AppleStateError(
+        'ERR_STATE_MISSING',
+        `The sign-in record came without its browser cookie (${this.bindingName}): the browser did not send it on Apple's cross-site POST, ` +
+          'or it was cleared. It needs SameSite=None; Secure, so the site must be served over HTTPS or on localhost.',
+      );
+    }
+    const record = this.open(name, binding, sealed);
     if (!record) {
       if (res) this.clear(res, name, cookiePathOf(req.url));
       return new AppleStateError('ERR_STATE_INVALID', 'The sign-in record could not be authenticated: it was tampered with, or stateSecret/privateKey changed since it was issued.');
@@ -186,20 +202,20 @@ export class CookieStateStore {
     appendSetCookie(res, `${name}=; Path=${path}; Max-Age=0; HttpOnly; Secure; SameSite=None`);
   }
 
-  private seal(name: string, record: StateRecord): string {
+  private seal(name: string, binding: string, record: StateRecord): string {
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.key, iv);
-    cipher.setAAD(Buffer.from(name));
+    cipher.setAAD(Buffer.from(`${name}\n${binding}`));
     const body = Buffer.concat([cipher.update(JSON.stringify(record), 'utf8'), cipher.final()]);
     return Buffer.concat([iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
-  private open(name: string, sealed: string): StateRecord | undefined {
+  private open(name: string, binding: string, sealed: string): StateRecord | undefined {
     try {
       const raw = Buffer.from(sealed, 'base64url');
       if (raw.length < 12 + 16 + 2 || raw.length > 4096) return undefined;
       const decipher = createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
-      decipher.setAAD(Buffer.from(name));
+      decipher.setAAD(Buffer.from(`${name}\n${binding}`));
       decipher.setAuthTag(raw.subarray(raw.length - 16));
       const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]).toString('utf8');
       const record = JSON.parse(text) as StateRecord;

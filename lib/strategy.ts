@@ -1,4 +1,4 @@
-import { createHmac, hkdfSync, type KeyObject } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes, type KeyObject } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request } from 'express';
 import OAuth2Strategy from 'passport-oauth2';
@@ -20,6 +20,7 @@ import { verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
 import { buildProfile, type AppleProfile } from './profile.js';
 import { CookieStateStore, MAX_STATE_TTL } from './state-store.js';
 import { hasUserField, parseUserName } from './user-field.js';
+import { runOnce, type PassportStrategyActions } from './passport-base.js';
 
 /** Apple's authorization endpoint. */
 export const APPLE_AUTHORIZATION_URL = 'https://appleid.apple.com/auth/authorize';
@@ -124,13 +125,6 @@ function encodeQuery(params: Record<string, string | undefined>): string {
     .join('&');
 }
 
-interface PassportActions {
-  success(user: unknown, info?: unknown): void;
-  fail(challenge?: unknown, status?: number): void;
-  error(err: unknown): void;
-  redirect(url: string, status?: number): void;
-}
-
 /**
  * Passport strategy for Sign in with Apple on the web.
  *
@@ -229,11 +223,11 @@ export class AppleStrategy extends OAuth2Strategy {
    * completes the sign-in. A callback never redirects back to Apple.
    */
   override authenticate(req: Request, options: Record<string, unknown> = {}): void {
-    const actions = this as unknown as PassportActions;
     const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
     const isCallback = req.method === 'POST' || query.has('code') || query.has('error') || query.has('state');
-    const task = isCallback ? this.completeSignIn(req, options, actions) : this.redirectToApple(req, options, actions);
-    task.catch((err: unknown) => actions.error(err));
+    runOnce(this as unknown as PassportStrategyActions, (actions) =>
+      isCallback ? this.completeSignIn(req, options, actions) : this.redirectToApple(req, options, actions),
+    );
   }
 
   /** Apple has no userinfo endpoint: the profile comes from the verified id_token. */
@@ -252,11 +246,19 @@ export class AppleStrategy extends OAuth2Strategy {
     return new URL(configured, originalURL(req, this.trustProxy)).toString();
   }
 
-  private async redirectToApple(req: Request, options: Record<string, unknown>, actions: PassportActions): Promise<void> {
+  private async redirectToApple(req: Request, options: Record<string, unknown>, actions: PassportStrategyActions): Promise<void> {
     const callbackURL = this.callbackURLFor(req, options);
     const scope = options.scope !== undefined ? parseScope(options.scope as string | string[]) : this.appleScope;
     const meta = { authorizationURL: this.appleAuthorizationURL, tokenURL: this.client.tokenURL, clientID: this.appleClientID, callbackURL };
-    const state = await storeState(this.stateStore, req, options.state, meta);
+    // A store taking a verifier (passport-oauth2's PKCE stores) gets one, and Apple its S256 challenge.
+    const verifier = this.stateStore.store.length >= 5 ? randomBytes(32).toString('base64url') : undefined;
+    const state = await storeState(this.stateStore, req, verifier, options.state, meta);
+    if (!state) {
+      throw new AppleStateError(
+        'ERR_STATE_STORE',
+        'The state store returned no state. State and nonce protect the sign-in and cannot be turned off: use the default store or one that returns a state.',
+      );
+    }
     const extra = this.authorizationParams(options) as Record<string, string | undefined>;
     const params: Record<string, string | undefined> = {
       ...extra,
@@ -267,13 +269,15 @@ export class AppleStrategy extends OAuth2Strategy {
       response_mode: scope.length > 0 ? 'form_post' : extra.response_mode,
       scope: scope.length > 0 ? scope.join(' ') : undefined,
       state,
-      nonce: state ? this.nonceFor(state) : undefined,
+      nonce: this.nonceFor(state),
+      code_challenge: verifier ? createHash('sha256').update(verifier).digest('base64url') : undefined,
+      code_challenge_method: verifier ? 'S256' : undefined,
     };
     const separator = this.appleAuthorizationURL.includes('?') ? '&' : '?';
     actions.redirect(`${this.appleAuthorizationURL}${separator}${encodeQuery(params)}`);
   }
 
-  private async completeSignIn(req: Request, options: Record<string, unknown>, actions: PassportActions): Promise<void> {
+  private async completeSignIn(req: Request, options: Record<string, unknown>, actions: PassportStrategyActions): Promise<void> {
     let params;
     try {
       params = await callbackParams(req);
@@ -294,6 +298,9 @@ export class AppleStrategy extends OAuth2Strategy {
     }
     const callbackURL = this.callbackURLFor(req, options);
     const state = param(params, 'state');
+    if (!state) {
+      return actions.fail(new AppleStateError('ERR_STATE_PARAM_MISSING', 'The callback carries no state parameter: start the sign-in again from this site.'), 403);
+    }
     const meta = { authorizationURL: this.appleAuthorizationURL, tokenURL: this.client.tokenURL, clientID: this.appleClientID, callbackURL };
     const checked = await verifyState(this.stateStore, req, state, meta);
     if (checked.ok === false) return actions.fail(checked.info, 403);
@@ -313,7 +320,7 @@ export class AppleStrategy extends OAuth2Strategy {
     const idToken = tokens.id_token as string;
     let claims;
     try {
-      claims = await verifyAppleJwt(idToken, { ...this.jwtPolicy, nonce: state ? { values: [this.nonceFor(state)] } : undefined });
+      claims = await verifyAppleJwt(idToken, { ...this.jwtPolicy, nonce: { values: [this.nonceFor(state)] } });
     } catch (err) {
       if (err instanceof AppleIdTokenError) return actions.fail(err, 401);
       throw err;
@@ -322,7 +329,7 @@ export class AppleStrategy extends OAuth2Strategy {
     this.callVerify(req, tokens, profile, checked.appState, actions);
   }
 
-  private callVerify(req: Request, tokens: AppleTokenResponse, profile: AppleProfile, appState: unknown, actions: PassportActions): void {
+  private callVerify(req: Request, tokens: AppleTokenResponse, profile: AppleProfile, appState: unknown, actions: PassportStrategyActions): void {
     const verified: AppleVerifyCallback = (err, user, info) => {
       if (err) return actions.error(err);
       if (!user) return actions.fail(info);
@@ -395,7 +402,7 @@ function derive(material: Buffer, purpose: string): Buffer {
 type Meta = { authorizationURL: string; tokenURL: string; clientID: string; callbackURL: string };
 
 /** Calls a passport-oauth2 store's `store` with the arity it declares, as passport-oauth2 does. */
-function storeState(store: AppleStateStore, req: Request, appState: unknown, meta: Meta): Promise<string | undefined> {
+function storeState(store: AppleStateStore, req: Request, verifier: string | undefined, appState: unknown, meta: Meta): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, state?: unknown): void => {
       if (err) reject(err);
@@ -403,7 +410,7 @@ function storeState(store: AppleStateStore, req: Request, appState: unknown, met
     };
     const fn = store.store as (...args: unknown[]) => void;
     try {
-      if (fn.length >= 5) fn.call(store, req, undefined, appState, meta, done);
+      if (fn.length >= 5) fn.call(store, req, verifier, appState, meta, done);
       else if (fn.length === 4) fn.call(store, req, appState, meta, done);
       else if (fn.length === 3) fn.call(store, req, meta, done);
       else fn.call(store, req, done);

@@ -4,7 +4,7 @@ import type { AppleKeySet } from './apple-keys.js';
 import { AppleCallbackError, AppleConfigError, AppleIdTokenError, AppleTokenError } from './errors.js';
 import { sha256Hex, verifyAppleJwt, type AppleIdTokenClaims, type AppleJwtPolicy } from './id-token.js';
 import { isNativeParamsFailure, readNativeParams, type NativeSignInParams } from './native-params.js';
-import { PassportStrategy, type PassportStrategyActions } from './passport-base.js';
+import { PassportStrategy, runOnce, type PassportStrategyActions } from './passport-base.js';
 import { buildProfile, type AppleProfile } from './profile.js';
 import { resolveAppleConfig, type AppleSharedOptions } from './apple-config.js';
 import type { AppleVerifyCallback } from './strategy.js';
@@ -244,7 +244,7 @@ export class AppleTokenStrategy extends PassportStrategy {
 
   /** Verifies the posted credential; see the class documentation for the outcomes. */
   override authenticate(req: Request, _options: Record<string, unknown> = {}): void {
-    this.signIn(req).catch((err: unknown) => this.error(err));
+    runOnce(this, (actions) => this.signIn(req, actions));
   }
 
   /** The acceptable `nonce` claim values for a raw nonce, per `nonceEncoding`. */
@@ -254,14 +254,14 @@ export class AppleTokenStrategy extends PassportStrategy {
     return [sha256Hex(raw)];
   }
 
-  private async signIn(req: Request): Promise<void> {
+  private async signIn(req: Request, actions: PassportStrategyActions): Promise<void> {
     const params = await readNativeParams(req);
-    if (isNativeParamsFailure(params)) return this.fail(params.error, params.status);
+    if (isNativeParamsFailure(params)) return actions.fail(params.error, params.status);
     let nonce: AppleJwtPolicy['nonce'];
     if (params.nonce !== undefined) {
       nonce = { values: this.nonceValues(params.nonce), required: true };
     } else if (this.nonceRequired) {
-      return this.fail(
+      return actions.fail(
         new AppleCallbackError(
           'ERR_NATIVE_NONCE_MISSING',
           'The sign-in request carries no nonce: send the raw nonce the app generated (it gives Apple its SHA-256) in "nonce".',
@@ -283,19 +283,19 @@ export class AppleTokenStrategy extends PassportStrategy {
         label: 'identity token',
       });
     } catch (err) {
-      if (err instanceof AppleIdTokenError) return this.fail(err, 401);
+      if (err instanceof AppleIdTokenError) return actions.fail(err, 401);
       throw err;
     }
 
     let tokens: AppleTokenStrategyParams = { id_token: params.identityToken };
     if (params.authorizationCode !== undefined) {
       const redeemed = await this.redeem(params, claims);
-      if (redeemed instanceof Error) return this.fail(redeemed, 401);
+      if (redeemed instanceof Error) return actions.fail(redeemed, 401);
       tokens = redeemed;
     }
     const name = parseUserName(params.user);
     const profile = buildProfile(claims, params.identityToken, name, name !== undefined);
-    this.callVerify(req, tokens, profile);
+    this.callVerify(req, tokens, profile, actions);
   }
 
   /** Redeems the code for the client the identity token was issued to; an Error is a failure to report. */
@@ -329,8 +329,7 @@ export class AppleTokenStrategy extends PassportStrategy {
     return tokens;
   }
 
-  private callVerify(req: Request, tokens: AppleTokenStrategyParams, profile: AppleProfile): void {
-    const actions: PassportStrategyActions = this;
+  private callVerify(req: Request, tokens: AppleTokenStrategyParams, profile: AppleProfile, actions: PassportStrategyActions): void {
     const verified: AppleVerifyCallback = (err, user, info) => {
       if (err) return actions.error(err);
       if (!user) return actions.fail(info);

@@ -88,3 +88,19 @@ describe('AppleKeySet', () => {
     expect(await code(check(keys, await signIdToken(k1)))).to.equal('ERR_JWKS_UNAVAILABLE');
   });
 });
+
+describe('AppleKeySet with aged keys and a hanging endpoint', () => {
+  it('answers from the cached keys at once and refreshes in the background', async () => {
+    const k = await appleSigningKey('k-aged');
+    nock('https://appleid.apple.com').get('/auth/keys').reply(200, jwksOf(k));
+    nock('https://appleid.apple.com').get('/auth/keys').delay(3000).reply(200, jwksOf(k));
+    const keys = new AppleKeySet(undefined, { maxAge: 0, cooldown: 0, timeout: 5000 });
+    const token = await signIdToken(k);
+    const check = () => verifyAppleJwt(token, { keys, issuers: APPLE_ISSUERS, audiences: [CLIENT_ID] });
+    await check();
+    const started = Date.now();
+    await check();
+    expect(Date.now() - started).to.be.below(1000);
+    expect(keys.fetchCount).to.equal(2);
+  });
+});

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import { callbackParams, param, readFormBody } from '../lib/callback-params.js';
+import { callbackParams, param } from '../lib/callback-params.js';
 
 function fakeRequest(props: Record<string, unknown>, body?: string): IncomingMessage {
   const stream = new PassThrough();
@@ -11,6 +11,11 @@ function fakeRequest(props: Record<string, unknown>, body?: string): IncomingMes
 }
 
 describe('callback parameters', () => {
+  it('reads only the query of a GET', async () => {
+    const req = fakeRequest({ method: 'GET', url: '/cb?code=q' });
+    expect(await callbackParams(req)).to.deep.equal({ code: 'q' });
+  });
+
   it('reads an unparsed urlencoded body and merges the query under it', async () => {
     const req = fakeRequest({ url: '/cb?state=q&x=1', headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' } }, 'code=c%20d&state=s');
     expect(await callbackParams(req)).to.deep.equal({ state: 's', x: '1', code: 'c d' });
@@ -31,35 +36,39 @@ describe('callback parameters', () => {
     expect(await callbackParams(req)).to.deep.equal({ code: 'a' });
   });
 
-  it('does not read bodies of other content types', async () => {
-    const req = fakeRequest({ headers: { 'content-type': 'application/json' } }, '{"code":"c"}');
-    expect(await callbackParams(req)).to.deep.equal({});
+  async function failure(p: Promise<unknown>): Promise<string> {
+    try {
+      await p;
+    } catch (err) {
+      return (err as { code: string }).code;
+    }
+    return 'read';
+  }
+
+  it('refuses a body of a type Apple never sends', async () => {
+    const req = fakeRequest({ headers: { 'content-type': 'text/plain' } }, 'code=c');
+    expect(await failure(callbackParams(req))).to.equal('ERR_CALLBACK_BODY_INVALID');
+  });
+
+  it('reads the body still unread under an empty req.body left by a JSON parser (Express 4)', async () => {
+    const req = fakeRequest({ body: {}, headers: { 'content-type': 'application/x-www-form-urlencoded' } }, 'code=c&state=s');
+    expect(await callbackParams(req)).to.deep.equal({ code: 'c', state: 's' });
   });
 
   it('refuses a body declared larger than the cap without reading it', async () => {
     const req = fakeRequest({ headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '999999' } });
-    try {
-      await readFormBody(req);
-      throw new Error('read');
-    } catch (err) {
-      expect((err as { code: string }).code).to.equal('ERR_CALLBACK_BODY_TOO_LARGE');
-    }
+    expect(await failure(callbackParams(req))).to.equal('ERR_CALLBACK_BODY_TOO_LARGE');
   });
 
   it('gives up on a body that never finishes', async () => {
     const req = fakeRequest({ headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     (req as unknown as PassThrough).write('code=');
-    try {
-      await readFormBody(req, 1000, 50);
-      throw new Error('read');
-    } catch (err) {
-      expect((err as { code: string }).code).to.equal('ERR_CALLBACK_BODY_TIMEOUT');
-    }
+    expect(await failure(callbackParams(req, { timeout: 50 }))).to.equal('ERR_CALLBACK_BODY_TIMEOUT');
   });
 
   it('reports a stream error as ERR_CALLBACK_BODY_INVALID', async () => {
     const req = fakeRequest({ headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-    const pending = readFormBody(req);
+    const pending = callbackParams(req);
     (req as unknown as PassThrough).destroy(new Error('aborted'));
     try {
       await pending;

@@ -24,7 +24,7 @@ function store(s: CookieStateStore, appState?: unknown): Promise<{ state: string
   return new Promise((resolve, reject) => {
     s.store(req, appState, { callbackURL: 'https://app.example.com/auth/apple/callback' }, (err, state) => {
       if (err) return reject(err);
-      const cookie = (req.res.headers['set-cookie'] as string[])[0]!.split(';')[0]!;
+      const cookie = (req.res.headers['set-cookie'] as string[]).map((c) => c.split(';')[0]!).join('; ');
       resolve({ state: state!, cookie });
     });
   });
@@ -50,6 +50,28 @@ describe('CookieStateStore', () => {
     expect((second.info as AppleStateError).code).to.equal('ERR_STATE_REUSED');
   });
 
+  it('seals the record to the browser: a record planted with another browser cookie does not open', async () => {
+    const s = new CookieStateStore({ secret, now });
+    const attacker = await store(s);
+    const victim = await store(s);
+    // The attacker tosses their own valid record into the victim's browser, which keeps its own __Host- cookie.
+    const tossed = `${attacker.cookie.split('; ')[0]}; ${victim.cookie.split('; ')[1]}`;
+    expect(((await verify(s, tossed, attacker.state)).info as AppleStateError).code).to.equal('ERR_STATE_INVALID');
+    const withoutBinding = attacker.cookie.split('; ')[0];
+    const out = await verify(s, withoutBinding, attacker.state);
+    expect((out.info as AppleStateError).code).to.equal('ERR_STATE_MISSING');
+    expect((out.info as AppleStateError).message).to.include('__Host-apple_state_browser');
+  });
+
+  it('reuses the browser cookie a request already carries, so tabs share it', async () => {
+    const s = new CookieStateStore({ secret, now });
+    const first = await store(s);
+    const req = requestWith(first.cookie);
+    await new Promise((r) => s.store(req, undefined, {}, r));
+    const binding = first.cookie.split('; ')[1];
+    expect((req.res.headers['set-cookie'] as string[])[1]).to.equal(`${binding}; Path=/; Max-Age=660; HttpOnly; Secure; SameSite=None`);
+  });
+
   it('refuses a record older than its ttl as ERR_STATE_EXPIRED', async () => {
     const s = new CookieStateStore({ secret, now, ttl: 60 });
     const { state, cookie } = await store(s);
@@ -71,7 +93,8 @@ describe('CookieStateStore', () => {
     const s = new CookieStateStore({ secret, now });
     const a = await store(s);
     const b = await store(s);
-    const moved = `apple_state_${b.state}=${a.cookie.split('=')[1]}`;
+    const sealedA = a.cookie.split('; ')[0]!.split('=')[1];
+    const moved = `apple_state_${b.state}=${sealedA}; ${b.cookie.split('; ')[1]}`;
     expect(((await verify(s, moved, b.state)).info as AppleStateError).code).to.equal('ERR_STATE_INVALID');
   });
 
@@ -108,7 +131,7 @@ describe('CookieStateStore', () => {
     res.setHeader('Set-Cookie', 'sid=1');
     await new Promise((r) => s.store(requestWith(undefined, res) as IncomingMessage, undefined, {}, r));
     expect((res.headers['set-cookie'] as string[])[0]).to.equal('sid=1');
-    expect((res.headers['set-cookie'] as string[])).to.have.length(2);
+    expect((res.headers['set-cookie'] as string[])).to.have.length(3);
   });
 
   it('needs a 32-byte secret', () => {

@@ -71,10 +71,13 @@ describe('AppleStrategy', () => {
       const res = await request(h.app).get('/auth/apple').expect(302);
       const state = new URL(res.headers.location as string).searchParams.get('state');
       const cookies = res.headers['set-cookie'] as unknown as string[];
-      expect(cookies).to.have.length(1);
+      expect(cookies).to.have.length(2);
       const [pair, ...attrs] = cookies[0]!.split('; ');
       expect(pair!.startsWith(`apple_state_${state}=`)).to.equal(true);
       expect(attrs).to.deep.equal(['Path=/auth/apple/callback', 'Max-Age=660', 'HttpOnly', 'Secure', 'SameSite=None']);
+      const [binding, ...bindingAttrs] = cookies[1]!.split('; ');
+      expect(binding).to.match(/^__Host-apple_state_browser=[A-Za-z0-9_-]{32}$/);
+      expect(bindingAttrs).to.deep.equal(['Path=/', 'Max-Age=660', 'HttpOnly', 'Secure', 'SameSite=None']);
     });
 
     it('gives each sign-in its own state', async () => {
@@ -174,8 +177,9 @@ describe('AppleStrategy', () => {
     it('completes two sign-ins started in two tabs, in either order', async () => {
       const h = await harness();
       const first = await h.start();
-      const second = await h.start();
-      const both = `${first.cookie}; ${second.cookie}`;
+      // The second tab's request carries the browser cookie the first one set.
+      const second = await h.start('/auth/apple', first.cookie);
+      const both = `${first.cookie}; ${second.cookie.split('; ')[0]}`;
       await appleAnswers(h, { nonce: second.nonce });
       expect((await h.callback({ code: 'c2', state: second.state }, both)).status).to.equal(200);
       await appleAnswers(h, { nonce: first.nonce });
@@ -209,9 +213,10 @@ describe('AppleStrategy', () => {
     it('fails ERR_STATE_INVALID when the cookie was tampered with', async () => {
       const h = await harness();
       const { state, cookie } = await h.start();
-      const [name, value] = cookie.split('=');
+      const [record, binding] = cookie.split('; ');
+      const [name, value] = record!.split('=');
       const flipped = value!.slice(0, 20) + (value![20] === 'A' ? 'B' : 'A') + value!.slice(21);
-      const out = await h.callback({ code: 'c.code', state }, `${name}=${flipped}`);
+      const out = await h.callback({ code: 'c.code', state }, `${name}=${flipped}; ${binding}`);
       expect(out.body.fail).to.equal('ERR_STATE_INVALID');
     });
 

@@ -25,7 +25,7 @@ export interface Harness {
   appleKey: AppleSigningKey;
   clientPem: string;
   /** Starts a sign-in: returns Apple's authorize URL, its parameters and the state cookie. */
-  start(path?: string): Promise<{ location: URL; state: string; nonce: string; cookie: string }>;
+  start(path?: string, cookie?: string): Promise<{ location: URL; state: string; nonce: string; cookie: string }>;
   /** Posts Apple's callback form. */
   callback(form: Record<string, string>, cookie?: string, opts?: { type?: string; raw?: string }): Promise<Outcome>;
 }
@@ -71,8 +71,8 @@ export async function harness(
     strategy,
     appleKey,
     clientPem: pem,
-    async start(path = '/auth/apple') {
-      const res = await request(app).get(path).expect(302);
+    async start(path = '/auth/apple', sendCookie?: string) {
+      const res = await (sendCookie ? request(app).get(path).set('Cookie', sendCookie) : request(app).get(path)).expect(302);
       const location = new URL(res.headers.location as string);
       const setCookie = ([] as string[]).concat((res.headers['set-cookie'] as unknown as string[]) ?? []);
       const cookie = setCookie.map((c) => c.split(';')[0]).join('; ');
