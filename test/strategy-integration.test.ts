@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHash } from 'node:crypto';
 import express from 'express';
 import nock from 'nock';
 import { Passport } from 'passport';
@@ -33,13 +34,14 @@ describe('AppleStrategy in applications', () => {
     ['Express 4', express4],
     ['Express 5', express],
   ] as const) {
-    it(`signs in on ${label}, with and without express.urlencoded()`, async () => {
-      for (const parse of [false, true]) {
+    it(`signs in on ${label}, with no parser, express.urlencoded() or a global express.json()`, async () => {
+      for (const parse of ['none', 'urlencoded', 'json'] as const) {
         const passport = new Passport();
         const strategy = new AppleStrategy(base(), (_a, _r, profile, done) => done(null, { id: profile.id, name: profile.displayName }));
         passport.use(strategy);
         const app = factory();
-        if (parse) app.use(factory.urlencoded({ extended: true }));
+        if (parse === 'urlencoded') app.use(factory.urlencoded({ extended: true }));
+        if (parse === 'json') app.use(factory.json());
         app.get('/auth/apple', passport.authenticate('apple', { session: false }));
         app.post('/auth/apple/callback', passport.authenticate('apple', { session: false }), (req, res) => {
           res.json(req.user);
@@ -141,6 +143,70 @@ describe('AppleStrategy in applications', () => {
     expect(bad.status).to.equal(403);
     expect(bad.body.fail).to.equal('ERR_STATE_MISMATCH');
     expect(bad.body.message).to.equal('Unable to verify authorization request state.');
+  });
+
+  it('refuses to start a sign-in with a store that returns no state', async () => {
+    const h = await harness({ store: { store: (_req: unknown, cb: (e: null, s?: string) => void) => cb(null), verify: (_r: unknown, _s: unknown, cb: (e: null, ok: boolean) => void) => cb(null, true) } });
+    const passport = new Passport();
+    passport.use(h.strategy);
+    const app = express();
+    app.get('/auth/apple', (req, res, next) =>
+      passport.authenticate('apple', { session: false }, (err: { code?: string } | null) => res.status(500).json({ error: err?.code }))(req, res, next),
+    );
+    const res = await request(app).get('/auth/apple');
+    expect(res.body).to.deep.equal({ error: 'ERR_STATE_STORE' });
+  });
+
+  it('gives a verifier-taking (PKCE) store its verifier, Apple the S256 challenge and the token request the verifier', async () => {
+    const verifiers = new Map<string, string>();
+    const store = {
+      store(_req: unknown, verifier: string, _state: unknown, _meta: unknown, cb: (err: Error | null, handle?: string) => void) {
+        verifiers.set('h1', verifier);
+        cb(null, 'h1');
+      },
+      verify(_req: unknown, handle: string, cb: (err: Error | null, ok: string | false, state?: unknown) => void) {
+        cb(null, verifiers.get(handle) ?? false);
+      },
+    };
+    const h = await harness({ store });
+    const { location, state, nonce } = await h.start();
+    const verifier = verifiers.get('h1')!;
+    expect(verifier).to.match(/^[A-Za-z0-9_-]{43}$/);
+    expect(location.searchParams.get('code_challenge_method')).to.equal('S256');
+    expect(location.searchParams.get('code_challenge')).to.equal(createHash('sha256').update(verifier).digest('base64url'));
+    const { tokenBody } = await appleAnswers(h, { nonce });
+    expect((await h.callback({ code: 'c', state })).status).to.equal(200);
+    expect(tokenBody().get('code_verifier')).to.equal(verifier);
+  });
+
+  it('reports one outcome when the application callback throws after success, and warns', async () => {
+    const h = await harness();
+    const passport = new Passport();
+    passport.use(h.strategy);
+    const calls: string[] = [];
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => {
+      warnings.push(w);
+    };
+    process.on('warning', onWarning);
+    const app = express();
+    app.get('/auth/apple', passport.authenticate('apple', { session: false }));
+    app.post('/auth/apple/callback', (req, res, next) =>
+      passport.authenticate('apple', { session: false }, (err: Error | null, user: unknown) => {
+        calls.push(err ? `err:${err.message}` : `user:${typeof user}`);
+        res.end('done');
+        if (!err) throw new Error('app bug after login');
+      })(req, res, next),
+    );
+    const start = await request(app).get('/auth/apple');
+    const state = new URL(start.headers.location as string).searchParams.get('state')!;
+    const cookie = (start.headers['set-cookie'] as unknown as string[]).map((c) => c.split(';')[0]).join('; ');
+    await appleAnswers(h, { nonce: h.strategy.nonceFor(state) });
+    await request(app).post('/auth/apple/callback').set('Cookie', cookie).type('form').send({ code: 'c', state });
+    await new Promise((r) => setTimeout(r, 50));
+    process.off('warning', onWarning);
+    expect(calls).to.deep.equal(['user:object']);
+    expect(warnings.map((w) => w.message)).to.deep.equal(['app bug after login']);
   });
 
   it('uses the fetch option (node-fetch) for every call to Apple', async () => {
