@@ -107,11 +107,12 @@ async function runEmulator(args: string[], io: CliIO): Promise<ExitCode> {
   }
   try {
     const strategyOptions = apple.strategyOptions({ clientID, callbackURL });
-    io.stdout.write(`Apple ID emulator listening on ${apple.url}\n`);
-    io.stdout.write('Strategy options (spread them into new AppleStrategy({ ...options }, verify)):\n');
+    // The options alone go to stdout, so they can be piped (`| jq`); the words go to stderr.
+    io.stderr.write(`Apple ID emulator listening on ${apple.url}\n`);
+    io.stderr.write('Strategy options (spread them into new AppleStrategy({ ...options }, verify)); the key is new at every start:\n');
     io.stdout.write(`${JSON.stringify(strategyOptions, null, 2)}\n`);
-    io.stdout.write(`Test users: ${apple.users.map((u) => `${u.email} (${u.sub})`).join(', ')}\n`);
-    io.stdout.write('Press Ctrl+C to stop.\n');
+    io.stderr.write(`Test users: ${apple.users.map((u) => `${u.email} (${u.sub})`).join(', ')}\n`);
+    io.stderr.write('Press Ctrl+C to stop.\n');
   } catch (err) {
     await apple.close();
     io.stderr.write(`passport-apple-signin: ${(err as Error).message}\n`);
@@ -119,7 +120,7 @@ async function runEmulator(args: string[], io: CliIO): Promise<ExitCode> {
   }
   await (io.waitForStop ?? waitForSignal)();
   await apple.close();
-  io.stdout.write('Emulator stopped.\n');
+  io.stderr.write('Emulator stopped.\n');
   return 0;
 }
 

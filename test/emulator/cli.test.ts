@@ -17,12 +17,12 @@ function fakeIO(): CliIO & { out: () => string; err: () => string; stop: () => v
     stdout: {
       write(text: string) {
         out += text;
-        if (out.includes('Press Ctrl+C to stop.')) started();
       },
     },
     stderr: {
       write(text: string) {
         err += text;
+        if (err.includes('Press Ctrl+C to stop.')) started();
       },
     },
     waitForStop: () => stopped,
@@ -71,18 +71,17 @@ describe('passport-apple-signin CLI', () => {
     }
   });
 
-  it('emulator prints its URL and the strategy options, serves until told to stop, then exits 0', async () => {
+  it('emulator prints the strategy options alone on stdout (words on stderr), serves until told to stop, then exits 0', async () => {
     const io = fakeIO();
     const exit = main(['emulator', '--port', '0', '--client-id', 'com.example.cli', '--callback-url=http://127.0.0.1:3999/cb', '--booleans', 'boolean'], io);
     await io.started;
-    const out = io.out();
-    const url = /^Apple ID emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(out)?.[1];
+    const url = /^Apple ID emulator listening on (http:\/\/127\.0\.0\.1:\d+)\n/.exec(io.err())?.[1];
     expect(url).to.be.a('string');
-    const printed = JSON.parse(out.slice(out.indexOf('\n{\n') + 1, out.indexOf('\n}\n') + 2)) as Record<string, string>;
+    const printed = JSON.parse(io.out()) as Record<string, string>;
     expect(Object.keys(printed)).to.deep.equal(['clientID', 'teamID', 'keyID', 'privateKey', 'callbackURL', 'authorizationURL', 'tokenURL', 'jwksURL', 'revokeURL', 'issuer']);
     expect(printed).to.include({ clientID: 'com.example.cli', callbackURL: 'http://127.0.0.1:3999/cb', tokenURL: `${url}/auth/token`, issuer: url });
     expect(printed.privateKey).to.match(/^-----BEGIN PRIVATE KEY-----\n/);
-    expect(out).to.contain('Test users: maria.ruiz@example.com (');
+    expect(io.err()).to.contain('Test users: maria.ruiz@example.com (');
 
     const page = await request(`${url}/auth/authorize?client_id=com.example.cli&redirect_uri=${encodeURIComponent('http://127.0.0.1:3999/cb')}&response_type=code`);
     expect(page.status).to.equal(200);
@@ -90,7 +89,7 @@ describe('passport-apple-signin CLI', () => {
 
     io.stop();
     expect(await exit).to.equal(0);
-    expect(io.out().endsWith('Emulator stopped.\n')).to.equal(true);
+    expect(io.err().endsWith('Emulator stopped.\n')).to.equal(true);
     expect(await fetch(`${url}/auth/keys`).then(() => 'answered', () => 'closed')).to.equal('closed');
   });
 
@@ -98,7 +97,7 @@ describe('passport-apple-signin CLI', () => {
     const first = fakeIO();
     const running = main(['emulator', '--port', '0'], first);
     await first.started;
-    const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(first.out())![1]!;
+    const port = /listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(first.err())![1]!;
     const second = fakeIO();
     expect(await main(['emulator', '--port', port], second)).to.equal(1);
     expect(second.err()).to.match(/^passport-apple-signin: the emulator could not start: .*EADDRINUSE/);
