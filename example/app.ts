@@ -10,6 +10,7 @@ import { errorPage, homePage, profilePage } from './views.js';
 declare module 'express-session' {
   interface SessionData {
     flash?: string;
+    csrf?: string;
   }
 }
 
@@ -28,6 +29,12 @@ export interface ExampleAppOptions {
 
 interface SessionUser {
   sub: string;
+}
+
+/** A per-session token for the app's own forms. */
+function csrfToken(req: express.Request): string {
+  if (!req.session.csrf) req.session.csrf = randomBytes(16).toString('base64url');
+  return req.session.csrf;
 }
 
 /** What the home page says for each failure code; anything else gets the generic line. */
@@ -116,7 +123,8 @@ export function createExampleApp(options: ExampleAppOptions): { app: express.Exp
     const flash = req.session.flash;
     if (flash) delete req.session.flash;
     const code = typeof req.query.error === 'string' ? req.query.error : undefined;
-    const error = code ? FAILURE_TEXT[code] ?? `Sign-in failed (${code}).` : undefined;
+    // Only known texts, and only codes shaped like ours: the query is anyone's to write.
+    const error = code === undefined ? undefined : Object.hasOwn(FAILURE_TEXT, code) ? FAILURE_TEXT[code] : /^ERR_[A-Z_]{1,60}$/.test(code) ? `Sign-in failed (${code}).` : 'Sign-in failed.';
     res.type('html').send(homePage({ mode, error, info: flash }));
   });
 
@@ -134,15 +142,23 @@ export function createExampleApp(options: ExampleAppOptions): { app: express.Exp
   app.get('/profile', (req, res) => {
     const user = current(req);
     if (!user) return res.redirect('/');
-    res.type('html').send(profilePage(user, mode));
+    res.type('html').send(profilePage(user, mode, csrfToken(req)));
   });
 
-  app.post('/logout', (req, res, next) => {
+  // The session cookie is SameSite=Lax, which stops cross-site posts; the token also stops
+  // same-site ones (a sibling subdomain) from signing the user out or deleting the account.
+  const checkCsrf: express.RequestHandler = (req, res, next) => {
+    const sent = (req.body as Record<string, unknown> | undefined)?.csrf;
+    if (typeof sent === 'string' && req.session.csrf && sent === req.session.csrf) return next();
+    res.status(403).type('html').send(errorPage('This form has expired. Go back, reload the page and try again.', mode));
+  };
+
+  app.post('/logout', checkCsrf, (req, res, next) => {
     req.logOut((err) => (err ? next(err) : res.redirect('/')));
   });
 
   // Apple requires apps that offer account deletion to revoke the user's tokens.
-  app.post('/account/delete', async (req, res, next) => {
+  app.post('/account/delete', checkCsrf, async (req, res, next) => {
     const user = current(req);
     if (!user) return res.redirect('/');
     try {
@@ -159,8 +175,9 @@ export function createExampleApp(options: ExampleAppOptions): { app: express.Exp
   });
 
   app.use((err: Error & { code?: string }, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-    // A readable message, never a stack trace.
-    res.status(500).type('html').send(errorPage(`${err.code ? `${err.code}: ` : ''}${err.message}`, mode));
+    // The details go to the log; the page says what happened in a line, never with a stack trace.
+    console.error(err);
+    res.status(500).type('html').send(errorPage(`Something went wrong on our side${err.code ? ` (${err.code})` : ''}. Please try again later.`, mode));
   });
   return { app, strategy };
 }

@@ -37,7 +37,7 @@ export function homePage(options: { mode: string; error?: string; info?: string 
   );
 }
 
-export function profilePage(user: UserRow, mode: string): string {
+export function profilePage(user: UserRow, mode: string, csrf: string): string {
   const name = [user.given_name, user.family_name].filter(Boolean).join(' ');
   const yesNo = (v: number | null): string => (v === null ? 'unknown' : v ? 'yes' : 'no');
   return page(
@@ -52,8 +52,8 @@ export function profilePage(user: UserRow, mode: string): string {
 <dt>Email forwarding</dt><dd id="forwarding">${user.email_disabled ? 'off (the user turned it off)' : 'on'}</dd>
 </dl>
 <div class="row">
-<form method="post" action="/logout"><button class="plain" id="logout" type="submit">Sign out</button></form>
-<form method="post" action="/account/delete"><button class="danger" id="delete-account" type="submit">Delete my account</button></form>
+<form method="post" action="/logout"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button class="plain" id="logout" type="submit">Sign out</button></form>
+<form method="post" action="/account/delete" onsubmit="return confirm('Delete your account? Apple will be told to forget this app.')"><input type="hidden" name="csrf" value="${escapeHtml(csrf)}"><button class="danger" id="delete-account" type="submit">Delete my account</button></form>
 </div>`,
     mode,
   );

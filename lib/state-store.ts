@@ -160,7 +160,8 @@ export class CookieStateStore {
         'ERR_STATE_MISSING',
         'No sign-in record came with the callback: the browser did not send the state cookie on Apple\'s cross-site POST. ' +
           'This happens when the cookie was blocked or dropped (it needs SameSite=None; Secure, so the site must be served over HTTPS or on localhost), ' +
-          'when the callback path differs from callbackURL, or when the sign-in was started in another browser.',
+          'when the callback path differs from callbackURL, when the sign-in started on another host name than callbackURL\'s ' +
+          '(127.0.0.1 and localhost are different sites), or when it was started in another browser.',
       );
     }
     const res = (req as IncomingMessage & { res?: ServerResponse }).res;

@@ -4,6 +4,8 @@ import { chmodSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
+// `--if-missing` (before `npm start`) keeps an existing build.
+if (process.argv.includes('--if-missing') && existsSync('dist/cjs/index.js') && existsSync('dist/esm/index.js')) process.exit(0);
 const tsc = require.resolve('typescript/bin/tsc');
 rmSync('dist', { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

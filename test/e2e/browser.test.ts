@@ -44,6 +44,8 @@ describe('sign-in in a real browser (example app + emulator)', function () {
   beforeEach(async () => {
     context = await browser.newContext();
     page = await context.newPage();
+    // "Delete my account" asks for confirmation.
+    page.on('dialog', (dialog) => void dialog.accept());
   });
 
   afterEach(async () => {
@@ -147,6 +149,14 @@ describe('sign-in in a real browser (example app + emulator)', function () {
     await signIn({ user: 0, hide: false });
     expect(await text('#greeting')).to.equal(`Hello, ${maria.firstName} ${maria.lastName}`);
     expect(example.users.find(maria.sub)?.family_name).to.equal(maria.lastName);
+  });
+
+  it('refuses a sign-out or deletion posted without the form\'s token', async () => {
+    const maria = apple().users[0]!;
+    await signIn({ user: 0 });
+    const forged = await context.request.post(`${example.url}/account/delete`, { form: { csrf: 'guess' }, maxRedirects: 0 });
+    expect(forged.status()).to.equal(403);
+    expect(example.users.find(maria.sub)).not.to.equal(undefined);
   });
 
   it('after rotateKeys() sign-in still works', async () => {
