@@ -82,8 +82,9 @@ async function main(): Promise<void> {
       fakeRes.headers = {};
       const req = { headers: {} as Record<string, string>, res: fakeRes, url: '/cb' };
       const state = await new Promise<string>((resolve) => store.store(req as never, undefined, { callbackURL: 'https://a/cb' }, (_e, s) => resolve(s!)));
-      req.headers.cookie = (fakeRes.headers['Set-Cookie'] as string[])[0]!.split(';')[0]!;
-      await new Promise((resolve) => store.verify(req as never, state, resolve));
+      req.headers.cookie = (fakeRes.headers['Set-Cookie'] as string[]).map((c) => c.split(';')[0]!).join('; ');
+      const ok = await new Promise((resolve) => store.verify(req as never, state, (_e, okay) => resolve(okay)));
+      if (ok !== true) throw new Error('state round trip failed');
     }),
   );
 
