@@ -9,7 +9,7 @@ const STYLE = `
   :root { color-scheme: light dark; }
   * { box-sizing: border-box; }
   body { margin: 0; font: 15px/1.45 -apple-system, BlinkMacSystemFont, "Helvetica Neue", Helvetica, Arial, sans-serif;
-    background: #f5f5f7; color: #1d1d1f; display: flex; min-height: 100vh; align-items: center; justify-content: center; }
+    background: #f5f5f7; color: #1d1d1f; display: flex; min-height: 100vh; align-items: center; justify-content: center; padding: 24px 0; box-sizing: border-box; }
   main { background: #fff; width: min(440px, 100% - 32px); border-radius: 18px; padding: 32px 28px; box-shadow: 0 4px 24px rgba(0,0,0,.08); }
   .logo { font-size: 13px; font-weight: 600; letter-spacing: .02em; text-align: center; margin: 0; }
   .logo span { font-weight: 400; color: #6e6e73; }
@@ -118,7 +118,7 @@ ${users}
 ${custom}
 </fieldset>
 ${emailChoice}
-<label class="forget"><input type="checkbox" id="forget-consent" name="forget_consent" value="1"> Forget earlier consent (sign in as the first time)</label>
+<label class="forget"><input type="checkbox" id="forget-consent" name="forget_consent" value="1"> Forget earlier consent (sign in as the first time: Apple sends the name, and takes the email choice, only then)</label>
 <div class="buttons">
 <button type="submit" id="continue" name="action" value="continue">Continue</button>
 <button type="submit" id="cancel" name="action" value="cancel" formnovalidate>Cancel</button>
