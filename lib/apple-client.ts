@@ -141,6 +141,9 @@ export class AppleClient {
    * more than about once a day per user.
    */
   refresh(refreshToken: string, options: { clientID?: string } = {}): Promise<AppleTokenResponse> {
+    if (typeof refreshToken !== 'string' || refreshToken.length === 0) {
+      return Promise.reject(new AppleConfigError('ERR_CONFIG_INVALID', 'refresh needs the refresh_token Apple issued with the authorization code.'));
+    }
     const clientID = options.clientID ?? this.clientID;
     return this.tokenRequest(
       { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: clientID, client_secret: this.clientSecret(clientID) },
@@ -159,7 +162,15 @@ export class AppleClient {
     const clientID = options.clientID ?? this.clientID;
     const form: Record<string, string> = { token, client_id: clientID, client_secret: this.clientSecret(clientID) };
     form.token_type_hint = options.tokenTypeHint ?? 'refresh_token';
-    await postForm(this.revokeURL, form, this.http, 'revoke endpoint');
+    const answer = await postForm(this.revokeURL, form, this.http, 'revoke endpoint');
+    // Apple answers an empty 200. Anything else (a proxy's HTML page) must not pass for a revocation.
+    if (answer.text.trim().length > 0 && !answer.json) {
+      throw new AppleUpstreamError(
+        'ERR_APPLE_RESPONSE_INVALID',
+        "Apple's revoke endpoint answered 200 with a body that is not Apple's empty answer: check revokeURL and any proxy in between; the token may not be revoked.",
+        { status: answer.status },
+      );
+    }
   }
 
   private async tokenRequest(form: Record<string, string>, what: string): Promise<AppleTokenResponse> {

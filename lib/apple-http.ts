@@ -82,6 +82,9 @@ export async function request(
         { cause },
       );
     }
+    if (!response || typeof response.status !== 'number' || !response.headers || typeof response.headers.get !== 'function') {
+      throw new AppleUpstreamError('ERR_APPLE_RESPONSE_INVALID', `The fetch used for Apple's ${what} resolved to something that is not a Response.`);
+    }
     const length = Number(response.headers.get('content-length') ?? '0');
     if (length > MAX_RESPONSE_BYTES) {
       throw new AppleUpstreamError('ERR_APPLE_RESPONSE_INVALID', `Apple's ${what} answered ${length} bytes, far more than any real answer.`, {

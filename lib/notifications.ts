@@ -280,7 +280,7 @@ async function verifyWithoutReplay(body: unknown, context: NotificationContext):
   const event = parseEvents((claims as JWTPayload).events);
   const rawType = event.type;
   if (typeof rawType !== 'string' || rawType.length === 0) throw invalid('The notification\'s event has no "type".');
-  const type = TYPES[rawType];
+  const type = Object.hasOwn(TYPES, rawType) ? TYPES[rawType] : undefined;
   if (!type) {
     throw new AppleNotificationError(
       'ERR_NOTIFICATION_EVENT_UNKNOWN',
@@ -312,7 +312,9 @@ async function verifyWithoutReplay(body: unknown, context: NotificationContext):
 function expiryOf(notification: AppleNotification, context: NotificationContext): number {
   const { iat, exp } = notification.claims;
   const byAge = iat + context.maxAge;
-  return Math.ceil((typeof exp === 'number' ? Math.min(exp, byAge) : byAge) + context.clockTolerance);
+  // Verification compares whole seconds and still accepts at exactly the limit, so the entry must
+  // outlive the whole last second.
+  return Math.floor((typeof exp === 'number' ? Math.min(exp, byAge) : byAge) + context.clockTolerance) + 1;
 }
 
 async function claimJti(notification: AppleNotification, context: NotificationContext): Promise<void> {
@@ -424,6 +426,10 @@ export function appleNotifications(options: AppleNotificationsOptions, handler: 
     }
   };
 
+  // Notifications whose handler is running in this process: Apple's retry of one must be told to
+  // come back (503), not that it was a replay (400), or it is lost if the running handler fails.
+  const inFlight = new Set<string>();
+
   return (req, res) => {
     void (async (): Promise<void> => {
       if (req.method !== 'POST') {
@@ -434,7 +440,18 @@ export function appleNotifications(options: AppleNotificationsOptions, handler: 
       try {
         const body = await readBodyObject(req, { limit: MAX_NOTIFICATION_BODY_BYTES, allowForm: false });
         notification = await verifyWithoutReplay(body, context);
-        await claimJti(notification, context);
+        if (inFlight.has(notification.jti)) {
+          reply(res, 503, { error: 'ERR_NOTIFICATION_IN_PROGRESS' }, { 'retry-after': '30' });
+          return;
+        }
+        // Marked before the (asynchronous) claim, so a concurrent delivery sees it.
+        inFlight.add(notification.jti);
+        try {
+          await claimJti(notification, context);
+        } catch (err) {
+          inFlight.delete(notification.jti);
+          throw err;
+        }
       } catch (err) {
         report(err, req);
         if (err instanceof RequestBodyError) reply(res, err.status, { error: 'ERR_NOTIFICATION_INVALID' });
@@ -454,6 +471,8 @@ export function appleNotifications(options: AppleNotificationsOptions, handler: 
         }
         reply(res, 500, { error: 'ERR_NOTIFICATION_HANDLER_FAILED' });
         return;
+      } finally {
+        inFlight.delete(notification.jti);
       }
       reply(res, 200);
     })();

@@ -48,6 +48,13 @@ describe('AppleClient', () => {
   }
 
   describe('refresh', () => {
+    it('refuses a missing refresh token before calling Apple', async () => {
+      for (const bad of ['', undefined, 5]) {
+        const err = await rejection(new AppleClient(base).refresh(bad as never));
+        expect(err).to.have.property('code', 'ERR_CONFIG_INVALID');
+      }
+    });
+
     it('posts exactly grant_type, refresh_token, client_id and a fresh client secret', async () => {
       const forms: Form[] = [];
       endpoint('/auth/token', 200, { access_token: 'at.2', token_type: 'Bearer', expires_in: 3600, id_token: 'ignored' }, forms);
@@ -116,6 +123,12 @@ describe('AppleClient', () => {
       expect(scope.isDone()).to.equal(true);
       expect(forms[0]).to.deep.equal({ token: 'rt.1', token_type_hint: 'refresh_token', client_id: WEB, client_secret: forms[0]!.client_secret });
       expectSecretFor(forms[0]!.client_secret!, WEB);
+    });
+
+    it('does not pass a 200 HTML page (a proxy, not Apple) for a revocation', async () => {
+      nock(APPLE).post('/auth/revoke').reply(200, '<html>Sign in to the proxy</html>', { 'content-type': 'text/html' });
+      const err = await rejection(new AppleClient(base).revoke('rt.1'));
+      expect(err).to.have.property('code', 'ERR_APPLE_RESPONSE_INVALID');
     });
 
     it('revokes an access token of a native app with its client ID', async () => {

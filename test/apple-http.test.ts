@@ -57,3 +57,15 @@ describe('Apple HTTP', () => {
     expect(await code(request('https://x.test/', { method: 'GET', headers: {} }, { fetch: never, timeout: 50 }, 'key endpoint'))).to.equal('ERR_APPLE_TIMEOUT');
   });
 });
+
+describe('Apple HTTP with an odd fetch', () => {
+  it('refuses a fetch that resolves to no Response', async () => {
+    const odd = async () => null as never;
+    try {
+      await request('https://x.test/', { method: 'GET', headers: {} }, { fetch: odd }, 'key endpoint');
+      throw new Error('accepted');
+    } catch (err) {
+      expect((err as { code: string }).code).to.equal('ERR_APPLE_RESPONSE_INVALID');
+    }
+  });
+});

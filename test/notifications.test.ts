@@ -110,7 +110,29 @@ describe('server-to-server notifications', () => {
       const recorded: Array<[string, number]> = [];
       const store: ReplayStore = { seen: (jti, expiresAt) => (recorded.push([jti, expiresAt]), false) };
       const n = await verifyNotification({ payload: await notificationJwt({ type: 'consent-revoked' }, { iat }) }, options({ replayStore: store, maxAge: 3600 }));
-      expect(recorded).to.deep.equal([[n.jti, iat + 3600 + 60]]);
+      // Verification accepts through the whole last second, so the entry outlives it.
+      expect(recorded).to.deep.equal([[n.jti, iat + 3600 + 60 + 1]]);
+    });
+
+    it('refuses a replay in the last accepted second, and the notification after it as too old', async () => {
+      const iat = 1_800_000_000;
+      let clock = (iat + 3600 + 60) * 1000;
+      const opts = options({ maxAge: 3600, now: () => clock, replayStore: new MemoryReplayStore({ now: () => clock }) });
+      const payload = await notificationJwt({ type: 'email-enabled' }, { iat });
+      await verifyNotification({ payload }, opts);
+      clock += 999;
+      const replay = await verifyNotification({ payload }, opts).catch((e: unknown) => e);
+      expect(replay).to.have.property('code', 'ERR_NOTIFICATION_REPLAYED');
+      clock += 1;
+      const late = await verifyNotification({ payload }, opts).catch((e: unknown) => e);
+      expect(late).to.have.property('code', 'ERR_ID_TOKEN_TOO_OLD');
+    });
+
+    it('refuses event types named after Object.prototype members', async () => {
+      for (const type of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+        const err = await verifyNotification({ payload: await notificationJwt({ type }) }, options()).catch((e: unknown) => e);
+        expect(err, type).to.have.property('code', 'ERR_NOTIFICATION_EVENT_UNKNOWN');
+      }
     });
 
     it('does not record a notification it refuses', async () => {
@@ -278,6 +300,31 @@ describe('server-to-server notifications', () => {
       expect(failed.text).not.to.include('database').and.not.to.include('at ');
       expect(errors).to.have.length(1);
       expect((errors[0] as Error).message).to.include('database unavailable');
+      await request(a).post('/apple/notifications').send({ payload }).expect(200);
+      expect(attempts).to.equal(2);
+    });
+
+    it('answers a retry that arrives while the handler still runs with 503, and processes it after a failure', async () => {
+      serveKeys(apple);
+      let attempts = 0;
+      let release!: () => void;
+      const gate = new Promise<void>((r) => (release = r));
+      const a = app(async () => {
+        attempts += 1;
+        if (attempts === 1) {
+          await gate;
+          throw new Error('timed out talking to the database');
+        }
+      });
+      const payload = await notificationJwt({ type: 'account-delete' });
+      const first = request(a).post('/apple/notifications').send({ payload }).then((r) => r);
+      await new Promise((r) => setTimeout(r, 100));
+      const retry = await request(a).post('/apple/notifications').send({ payload });
+      expect(retry.status).to.equal(503);
+      expect(retry.headers['retry-after']).to.equal('30');
+      expect(retry.body).to.deep.equal({ error: 'ERR_NOTIFICATION_IN_PROGRESS' });
+      release();
+      expect((await first).status).to.equal(500);
       await request(a).post('/apple/notifications').send({ payload }).expect(200);
       expect(attempts).to.equal(2);
     });
