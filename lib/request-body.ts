@@ -50,8 +50,9 @@ function parseText(text: string, type: string, allowForm: boolean): Record<strin
   if (text.trim().length === 0) return {};
   const isJson = type === 'application/json' || type.endsWith('+json');
   const isForm = type === 'application/x-www-form-urlencoded';
-  // Without a usable content type, a leading "{" says JSON: some HTTP clients send JSON as text/plain.
-  const asJson = isJson || (!isForm && text.trimStart().startsWith('{'));
+  // Without any content type, a leading "{" says JSON. text/plain is not sniffed: a cross-site page
+  // can post text/plain without a CORS preflight, so accepting it would invite login CSRF.
+  const asJson = isJson || (type === '' && text.trimStart().startsWith('{'));
   if (asJson) {
     let value: unknown;
     try {

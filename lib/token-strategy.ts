@@ -6,6 +6,7 @@ import { sha256Hex, verifyAppleJwt, type AppleIdTokenClaims, type AppleJwtPolicy
 import { isNativeParamsFailure, readNativeParams, type NativeSignInParams } from './native-params.js';
 import { PassportStrategy, runOnce, type PassportStrategyActions } from './passport-base.js';
 import { buildProfile, type AppleProfile } from './profile.js';
+import type { ReplayStore } from './replay-store.js';
 import { resolveAppleConfig, type AppleSharedOptions } from './apple-config.js';
 import type { AppleVerifyCallback } from './strategy.js';
 import { parseUserName } from './user-field.js';
@@ -65,6 +66,13 @@ export interface AppleTokenStrategyOptions extends AppleSharedOptions {
    * stolen identity token is usable by anyone for `maxAge` seconds.
    */
   nonceRequired?: boolean;
+  /**
+   * Makes each identity token single use: the strategy records a hash of every token it accepts
+   * until the token is too old anyway, and refuses it again with `ERR_NATIVE_TOKEN_REPLAYED`. Off
+   * by default (a retried request would be refused). `new MemoryReplayStore()` protects one
+   * process; give several processes a shared store (see the notifications section).
+   */
+  replayStore?: ReplayStore;
 }
 
 /** `params` of the verify function: Apple's token response when a code was redeemed, otherwise `{ id_token }`. */
@@ -197,6 +205,7 @@ export class AppleTokenStrategy extends PassportStrategy {
   private readonly maxAge: number;
   private readonly nonceEncoding: AppleNonceEncoding;
   private readonly nonceRequired: boolean;
+  private readonly replayStore: ReplayStore | undefined;
   private readonly verifyFn: (...args: unknown[]) => void;
   private readonly passReq: boolean;
 
@@ -238,6 +247,10 @@ export class AppleTokenStrategy extends PassportStrategy {
     this.maxAge = maxAge;
     this.nonceEncoding = nonceEncoding;
     this.nonceRequired = options.nonceRequired !== false;
+    if (options.replayStore !== undefined && typeof options.replayStore?.seen !== 'function') {
+      throw new AppleConfigError('ERR_CONFIG_INVALID', 'replayStore must have a seen(key, expiresAt) method.');
+    }
+    this.replayStore = options.replayStore;
     this.verifyFn = verify as (...args: unknown[]) => void;
     this.passReq = options.passReqToCallback === true;
   }
@@ -285,6 +298,17 @@ export class AppleTokenStrategy extends PassportStrategy {
     } catch (err) {
       if (err instanceof AppleIdTokenError) return actions.fail(err, 401);
       throw err;
+    }
+
+    if (this.replayStore) {
+      const tolerance = this.jwtPolicy.clockTolerance ?? 60;
+      const expiresAt = Math.floor(Math.min(claims.exp, claims.iat + this.maxAge) + tolerance) + 1;
+      if (await this.replayStore.seen(`apple-token:${sha256Hex(params.identityToken)}`, expiresAt)) {
+        return actions.fail(
+          new AppleIdTokenError('ERR_NATIVE_TOKEN_REPLAYED', 'This identity token was already used to sign in: the app must sign in with Apple again.'),
+          401,
+        );
+      }
     }
 
     let tokens: AppleTokenStrategyParams = { id_token: params.identityToken };

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { MemoryReplayStore } from '../lib/replay-store.js';
 import { verify as verifySignature } from 'node:crypto';
 import express from 'express';
 import nock from 'nock';
@@ -118,6 +119,25 @@ describe('AppleTokenStrategy (apple-token)', () => {
         expect(calls[0]!.profile.realUserStatus).to.equal(2);
       });
     }
+
+    it('with a replayStore, accepts each identity token once', async () => {
+      serveKeys();
+      const token = await identityToken({});
+      const s = strategy({ replayStore: new MemoryReplayStore() });
+      const first = await run(s, jsonRequest({ identityToken: token, nonce: RAW_NONCE }));
+      expect(first.kind).to.equal('success');
+      expectFail(await run(s, jsonRequest({ identityToken: token, nonce: RAW_NONCE })), 401, 'ERR_NATIVE_TOKEN_REPLAYED');
+      const other = await run(s, jsonRequest({ identityToken: await identityToken({ auth_time: 1 }), nonce: RAW_NONCE }));
+      expect(other.kind).to.equal('success');
+    });
+
+    it('without a replayStore, the same request signs in again until maxAge (documented)', async () => {
+      serveKeys();
+      const token = await identityToken({});
+      const s = strategy();
+      expect((await run(s, jsonRequest({ identityToken: token, nonce: RAW_NONCE }))).kind).to.equal('success');
+      expect((await run(s, jsonRequest({ identityToken: token, nonce: RAW_NONCE }))).kind).to.equal('success');
+    });
 
     it('refuses an Apple-signed token for an app it is not configured for', async () => {
       serveKeys();
@@ -357,6 +377,11 @@ describe('AppleTokenStrategy (apple-token)', () => {
     it('fails 400 ERR_NATIVE_TOKEN_MISSING without an identity token, or with an empty parsed body', async () => {
       expectFail(await run(strategy(), jsonRequest({ nonce: RAW_NONCE })), 400, 'ERR_NATIVE_TOKEN_MISSING');
       expectFail(await run(strategy(), jsonRequest({})), 400, 'ERR_NATIVE_TOKEN_MISSING');
+    });
+
+    it('refuses JSON sent as text/plain, which a cross-site page could post without a preflight', async () => {
+      const req = { method: 'POST', url: '/auth/apple/native', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ identityToken: 'x', nonce: RAW_NONCE }) };
+      expectFail(await run(strategy(), req), 400, 'ERR_NATIVE_BODY_INVALID');
     });
 
     it('fails 400 ERR_NATIVE_BODY_INVALID for a non-string token or code, or differing aliases', async () => {
