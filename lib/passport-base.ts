@@ -66,3 +66,31 @@ export function runOnce(strategy: PassportStrategyActions, task: (actions: Passp
     });
   });
 }
+
+/** Called by a `verify` function: `done(err)`, `done(null, false, info)` or `done(null, user, info)`. */
+export type VerifyDone = (err?: unknown, user?: unknown, info?: object) => void;
+
+/**
+ * Calls the application's `verify` in the form its arity declares, as passport-oauth2 does:
+ * `(accessToken, refreshToken, [params,] profile, done)`, with `req` first when `passReq`.
+ * `done(err)` is an error, `done(null, false, info)` a fail, `done(null, user, info)` a success
+ * whose info gets `extraInfo` (the application state of a web sign-in).
+ */
+export function callVerify(
+  verify: (...args: unknown[]) => void,
+  passReq: boolean,
+  args: { req: Request; accessToken: string | undefined; refreshToken: string | undefined; params: object; profile: object },
+  actions: PassportStrategyActions,
+  extraInfo: Record<string, unknown> = {},
+): void {
+  const done: VerifyDone = (err, user, info) => {
+    if (err) return actions.error(err);
+    if (!user) return actions.fail(info);
+    const details = Object.keys(extraInfo).length > 0 ? { ...(info ?? {}), ...extraInfo } : info;
+    actions.success(user, details);
+  };
+  const { req, accessToken, refreshToken, params, profile } = args;
+  const withParams = verify.length >= (passReq ? 6 : 5);
+  const leading = passReq ? [req, accessToken, refreshToken] : [accessToken, refreshToken];
+  verify(...leading, ...(withParams ? [params] : []), profile, done);
+}

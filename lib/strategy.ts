@@ -20,7 +20,7 @@ import { verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
 import { buildProfile, type AppleProfile } from './profile.js';
 import { CookieStateStore, MAX_STATE_TTL } from './state-store.js';
 import { hasUserField, parseUserName } from './user-field.js';
-import { runOnce, type PassportStrategyActions } from './passport-base.js';
+import { callVerify, runOnce, type PassportStrategyActions, type VerifyDone } from './passport-base.js';
 
 /** Apple's authorization endpoint. */
 export const APPLE_AUTHORIZATION_URL = 'https://appleid.apple.com/auth/authorize';
@@ -28,7 +28,7 @@ export const APPLE_AUTHORIZATION_URL = 'https://appleid.apple.com/auth/authorize
 const ALLOWED_SCOPES = ['name', 'email', 'openid'];
 
 /** Called by your `verify` function: `done(err)`, `done(null, false, info)` or `done(null, user, info)`. */
-export type AppleVerifyCallback = (err?: unknown, user?: unknown, info?: object) => void;
+export type AppleVerifyCallback = VerifyDone;
 
 /** `verify(accessToken, refreshToken, profile, done)`. */
 export type AppleVerify4 = (accessToken: string, refreshToken: string | undefined, profile: AppleProfile, done: AppleVerifyCallback) => void;
@@ -330,24 +330,8 @@ export class AppleStrategy extends OAuth2Strategy {
   }
 
   private callVerify(req: Request, tokens: AppleTokenResponse, profile: AppleProfile, appState: unknown, actions: PassportStrategyActions): void {
-    const verified: AppleVerifyCallback = (err, user, info) => {
-      if (err) return actions.error(err);
-      if (!user) return actions.fail(info);
-      const details: Record<string, unknown> = { ...(info ?? {}) };
-      if (appState !== undefined && appState !== null && appState !== true) details.state = appState;
-      actions.success(user, details);
-    };
-    const accessToken = tokens.access_token;
-    const refreshToken = tokens.refresh_token;
-    const arity = this.verifyFn.length;
-    if (this.passReq) {
-      if (arity >= 6) this.verifyFn(req, accessToken, refreshToken, tokens, profile, verified);
-      else this.verifyFn(req, accessToken, refreshToken, profile, verified);
-    } else if (arity >= 5) {
-      this.verifyFn(accessToken, refreshToken, tokens, profile, verified);
-    } else {
-      this.verifyFn(accessToken, refreshToken, profile, verified);
-    }
+    const extra = appState !== undefined && appState !== null && appState !== true ? { state: appState } : {};
+    callVerify(this.verifyFn, this.passReq, { req, accessToken: tokens.access_token, refreshToken: tokens.refresh_token, params: tokens, profile }, actions, extra);
   }
 
   /**

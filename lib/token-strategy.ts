@@ -4,7 +4,7 @@ import type { AppleKeySet } from './apple-keys.js';
 import { AppleCallbackError, AppleConfigError, AppleIdTokenError, AppleTokenError } from './errors.js';
 import { sha256Hex, verifyAppleJwt, type AppleIdTokenClaims, type AppleJwtPolicy } from './id-token.js';
 import { isNativeParamsFailure, readNativeParams, type NativeSignInParams } from './native-params.js';
-import { PassportStrategy, runOnce, type PassportStrategyActions } from './passport-base.js';
+import { callVerify, PassportStrategy, runOnce, type PassportStrategyActions } from './passport-base.js';
 import { buildProfile, type AppleProfile } from './profile.js';
 import type { ReplayStore } from './replay-store.js';
 import { resolveAppleConfig, type AppleSharedOptions } from './apple-config.js';
@@ -354,25 +354,8 @@ export class AppleTokenStrategy extends PassportStrategy {
   }
 
   private callVerify(req: Request, tokens: AppleTokenStrategyParams, profile: AppleProfile, actions: PassportStrategyActions): void {
-    const verified: AppleVerifyCallback = (err, user, info) => {
-      if (err) return actions.error(err);
-      if (!user) return actions.fail(info);
-      actions.success(user, info);
-    };
     const accessToken = 'access_token' in tokens ? tokens.access_token : undefined;
     const refreshToken = 'access_token' in tokens ? tokens.refresh_token : undefined;
-    const arity = this.verifyFn.length;
-    try {
-      if (this.passReq) {
-        if (arity >= 6) this.verifyFn(req, accessToken, refreshToken, tokens, profile, verified);
-        else this.verifyFn(req, accessToken, refreshToken, profile, verified);
-      } else if (arity >= 5) {
-        this.verifyFn(accessToken, refreshToken, tokens, profile, verified);
-      } else {
-        this.verifyFn(accessToken, refreshToken, profile, verified);
-      }
-    } catch (err) {
-      actions.error(err);
-    }
+    callVerify(this.verifyFn, this.passReq, { req, accessToken, refreshToken, params: tokens, profile }, actions);
   }
 }
