@@ -1,16 +1,9 @@
 import { expect } from 'chai';
 import nock from 'nock';
 import { postForm, request } from '../lib/apple-http.js';
+import { codeOf } from './support/outcome.js';
 
 describe('Apple HTTP', () => {
-  async function code(p: Promise<unknown>): Promise<string> {
-    try {
-      await p;
-    } catch (err) {
-      return (err as { code: string }).code;
-    }
-    return 'ok';
-  }
 
   it('stops reading a streamed answer past 256 KB', async () => {
     let pulled = 0;
@@ -25,14 +18,14 @@ describe('Apple HTTP', () => {
       init.signal.addEventListener('abort', () => (aborted = true));
       return { status: 200, headers: { get: () => null }, body: endless(), text: async () => 'never used' };
     };
-    expect(await code(postForm('https://x.test/token', { a: 'b' }, { fetch: fake }, 'token endpoint'))).to.equal('ERR_APPLE_RESPONSE_INVALID');
+    expect(await codeOf(postForm('https://x.test/token', { a: 'b' }, { fetch: fake }, 'token endpoint'))).to.equal('ERR_APPLE_RESPONSE_INVALID');
     expect(pulled).to.equal(5);
     expect(aborted).to.equal(true);
   });
 
   it('refuses a declared content-length above the cap without reading', async () => {
     nock('https://appleid.apple.com').get('/auth/keys').reply(200, 'x', { 'content-length': String(10 * 1024 * 1024) });
-    expect(await code(request('https://appleid.apple.com/auth/keys', { method: 'GET', headers: {} }, {}, 'key endpoint'))).to.equal('ERR_APPLE_RESPONSE_INVALID');
+    expect(await codeOf(request('https://appleid.apple.com/auth/keys', { method: 'GET', headers: {} }, {}, 'key endpoint'))).to.equal('ERR_APPLE_RESPONSE_INVALID');
   });
 
   it('reads a body from a fetch without a stream through text()', async () => {
@@ -54,7 +47,7 @@ describe('Apple HTTP', () => {
 
   it('a fetch that ignores the abort signal still times out', async () => {
     const never = () => new Promise<never>(() => undefined);
-    expect(await code(request('https://x.test/', { method: 'GET', headers: {} }, { fetch: never, timeout: 50 }, 'key endpoint'))).to.equal('ERR_APPLE_TIMEOUT');
+    expect(await codeOf(request('https://x.test/', { method: 'GET', headers: {} }, { fetch: never, timeout: 50 }, 'key endpoint'))).to.equal('ERR_APPLE_TIMEOUT');
   });
 });
 

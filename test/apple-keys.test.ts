@@ -3,6 +3,7 @@ import nock from 'nock';
 import { AppleKeySet, AppleKeysError, verifyAppleJwt } from '../lib/index.js';
 import { APPLE_ISSUERS } from '../lib/id-token.js';
 import { CLIENT_ID, appleSigningKey, jwksOf, signIdToken, type AppleSigningKey } from './support/apple.js';
+import { codeOf } from './support/outcome.js';
 
 describe('AppleKeySet', () => {
   let k1: AppleSigningKey;
@@ -14,14 +15,6 @@ describe('AppleKeySet', () => {
   const apple = () => nock('https://appleid.apple.com');
   const check = (keys: AppleKeySet, token: string) => verifyAppleJwt(token, { keys, issuers: APPLE_ISSUERS, audiences: [CLIENT_ID] });
 
-  async function code(p: Promise<unknown>): Promise<string> {
-    try {
-      await p;
-    } catch (err) {
-      return (err as { code: string }).code;
-    }
-    return 'accepted';
-  }
 
   it('shares one fetch between concurrent verifications', async () => {
     const scope = apple().get('/auth/keys').once().delay(50).reply(200, jwksOf(k1));
@@ -47,7 +40,7 @@ describe('AppleKeySet', () => {
     const keys = new AppleKeySet(undefined, { cooldown: 60_000 });
     await check(keys, await signIdToken(k1));
     const forged = await signIdToken(await appleSigningKey('random-kid'));
-    for (let i = 0; i < 5; i++) expect(await code(check(keys, forged))).to.equal('ERR_ID_TOKEN_KEY_UNKNOWN');
+    for (let i = 0; i < 5; i++) expect(await codeOf(check(keys, forged))).to.equal('ERR_ID_TOKEN_KEY_UNKNOWN');
     expect(keys.fetchCount).to.equal(2);
   });
 
@@ -57,7 +50,7 @@ describe('AppleKeySet', () => {
     const keys = new AppleKeySet(undefined, { maxAge: 0, cooldown: 0, failureBackoff: 60_000 });
     const token = await signIdToken(k1);
     await check(keys, token);
-    for (let i = 0; i < 5; i++) expect(await code(check(keys, token))).to.equal('accepted');
+    for (let i = 0; i < 5; i++) expect(await codeOf(check(keys, token))).to.equal('resolved');
     // One refresh attempt failed, then the back-off held every later login off the endpoint.
     expect(keys.fetchCount).to.equal(2);
   });
@@ -66,7 +59,7 @@ describe('AppleKeySet', () => {
     apple().get('/auth/keys').times(10).reply(503, 'down');
     const keys = new AppleKeySet(undefined, { failureBackoff: 60_000 });
     const token = await signIdToken(k1);
-    for (let i = 0; i < 5; i++) expect(await code(check(keys, token))).to.equal('ERR_JWKS_UNAVAILABLE');
+    for (let i = 0; i < 5; i++) expect(await codeOf(check(keys, token))).to.equal('ERR_JWKS_UNAVAILABLE');
     expect(keys.fetchCount).to.equal(1);
   });
 
@@ -75,7 +68,7 @@ describe('AppleKeySet', () => {
     const keys = new AppleKeySet();
     try {
       await check(keys, await signIdToken(k1));
-      throw new Error('accepted');
+      throw new Error('resolved');
     } catch (err) {
       expect(err).to.be.instanceOf(AppleKeysError);
       expect((err as Error).message).to.include('HTTP 200, not JSON');
@@ -85,7 +78,7 @@ describe('AppleKeySet', () => {
   it('gives up on a slow key endpoint after the timeout', async () => {
     apple().get('/auth/keys').delay(1000).reply(200, jwksOf(k1));
     const keys = new AppleKeySet(undefined, { timeout: 100 });
-    expect(await code(check(keys, await signIdToken(k1)))).to.equal('ERR_JWKS_UNAVAILABLE');
+    expect(await codeOf(check(keys, await signIdToken(k1)))).to.equal('ERR_JWKS_UNAVAILABLE');
   });
 });
 

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { PassThrough } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
 import { callbackParams, param } from '../lib/callback-params.js';
+import { codeOf } from './support/outcome.js';
 
 function fakeRequest(props: Record<string, unknown>, body?: string): IncomingMessage {
   const stream = new PassThrough();
@@ -36,18 +37,10 @@ describe('callback parameters', () => {
     expect(await callbackParams(req)).to.deep.equal({ code: 'a' });
   });
 
-  async function failure(p: Promise<unknown>): Promise<string> {
-    try {
-      await p;
-    } catch (err) {
-      return (err as { code: string }).code;
-    }
-    return 'read';
-  }
 
   it('refuses a body of a type Apple never sends', async () => {
     const req = fakeRequest({ headers: { 'content-type': 'text/plain' } }, 'code=c');
-    expect(await failure(callbackParams(req))).to.equal('ERR_CALLBACK_BODY_INVALID');
+    expect(await codeOf(callbackParams(req))).to.equal('ERR_CALLBACK_BODY_INVALID');
   });
 
   it('reads the body still unread under an empty req.body left by a JSON parser (Express 4)', async () => {
@@ -57,13 +50,13 @@ describe('callback parameters', () => {
 
   it('refuses a body declared larger than the cap without reading it', async () => {
     const req = fakeRequest({ headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': '999999' } });
-    expect(await failure(callbackParams(req))).to.equal('ERR_CALLBACK_BODY_TOO_LARGE');
+    expect(await codeOf(callbackParams(req))).to.equal('ERR_CALLBACK_BODY_TOO_LARGE');
   });
 
   it('gives up on a body that never finishes', async () => {
     const req = fakeRequest({ headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     (req as unknown as PassThrough).write('code=');
-    expect(await failure(callbackParams(req, { timeout: 50 }))).to.equal('ERR_CALLBACK_BODY_TIMEOUT');
+    expect(await codeOf(callbackParams(req, { timeout: 50 }))).to.equal('ERR_CALLBACK_BODY_TIMEOUT');
   });
 
   it('reports a stream error as ERR_CALLBACK_BODY_INVALID', async () => {
