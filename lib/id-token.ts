@@ -162,6 +162,16 @@ function checkClaims(claims: JWTPayload, policy: AppleJwtPolicy, label: string, 
   return claims as AppleIdTokenClaims;
 }
 
+/**
+ * The client a verified token was issued to: its `aud`, or with several audiences its `azp`
+ * (which {@link verifyAppleJwt} checked against the configured ones).
+ */
+export function issuedTo(claims: Pick<AppleIdTokenClaims, 'aud' | 'azp'>): string {
+  const aud = claims.aud;
+  if (typeof aud === 'string') return aud;
+  return aud.length === 1 ? aud[0]! : (claims.azp as string);
+}
+
 function checkAudience(claims: JWTPayload, policy: AppleJwtPolicy, label: string): void {
   const aud = claims.aud;
   const expected = policy.audiences.join(', ');

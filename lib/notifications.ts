@@ -1,10 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { JWTPayload } from 'jose';
 import { checkTimeout, optionalURL } from './apple-client.js';
+import { asList, nonNegative } from './apple-config.js';
 import type { FetchLike } from './apple-http.js';
 import { AppleKeySet, APPLE_JWKS_URL } from './apple-keys.js';
 import { AppleAuthError, AppleConfigError, AppleKeysError, AppleNotificationError } from './errors.js';
-import { APPLE_ISSUERS, verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
+import { APPLE_ISSUERS, issuedTo, verifyAppleJwt, type AppleJwtPolicy } from './id-token.js';
 import { appleBoolean } from './profile.js';
 import { MemoryReplayStore, type ReplayStore } from './replay-store.js';
 import { readBodyObject, RequestBodyError } from './request-body.js';
@@ -164,22 +165,6 @@ function configError(message: string): AppleConfigError {
   return new AppleConfigError('ERR_CONFIG_INVALID', message);
 }
 
-function stringList(value: unknown, name: string): string[] {
-  const list = Array.isArray(value) ? value : [value];
-  if (list.length === 0 || !list.every((v): v is string => typeof v === 'string' && v.length > 0)) {
-    throw configError(`${name} must be a non-empty string or a list of them.`);
-  }
-  return list;
-}
-
-function seconds(value: unknown, name: string, fallback: number, allowZero: boolean): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (!allowZero && value === 0)) {
-    throw configError(`${name} must be a ${allowZero ? 'non-negative' : 'positive'} number of seconds.`);
-  }
-  return value;
-}
-
 /** One key set per (jwksURL, fetch, timeout), so calling verifyNotification per request does not refetch Apple's keys. */
 function sharedKeySet(url: string, fetchImpl: FetchLike | undefined, timeout: number): AppleKeySet {
   let byUrl = sharedKeySets;
@@ -199,12 +184,14 @@ function sharedKeySet(url: string, fetchImpl: FetchLike | undefined, timeout: nu
 /** `perMiddleware`: a key set and default replay store of its own, rather than the process-wide ones. */
 function resolveContext(options: VerifyNotificationOptions, perMiddleware: boolean): NotificationContext {
   if (!options || typeof options !== 'object') throw configError('Notifications need options: { clientIDs: [\'com.example.app\'] }.');
-  const audiences = stringList(options.clientIDs, 'clientIDs');
-  const issuers = options.issuer === undefined ? [...APPLE_ISSUERS] : stringList(options.issuer, 'issuer');
+  const audiences = asList(options.clientIDs, 'clientIDs');
+  if (!audiences) throw configError('clientIDs is required: the App ID(s) whose Sign in with Apple configuration names this endpoint.');
+  const issuers = asList(options.issuer, 'issuer') ?? [...APPLE_ISSUERS];
   if (options.fetch !== undefined && typeof options.fetch !== 'function') throw configError('fetch must be a function (a WHATWG fetch such as node-fetch).');
   const timeout = checkTimeout(options.timeout);
-  const clockTolerance = seconds(options.clockTolerance, 'clockTolerance', 60, true);
-  const maxAge = seconds(options.maxAge, 'maxAge', DEFAULT_NOTIFICATION_MAX_AGE, false);
+  const clockTolerance = nonNegative(options.clockTolerance, 'clockTolerance', 60);
+  const maxAge = nonNegative(options.maxAge, 'maxAge', DEFAULT_NOTIFICATION_MAX_AGE);
+  if (maxAge === 0) throw configError('maxAge must be a positive number of seconds.');
   const replayStore = options.replayStore ?? (perMiddleware ? new MemoryReplayStore() : (processReplayStore ??= new MemoryReplayStore()));
   if (typeof replayStore.seen !== 'function') throw configError('replayStore must have a seen(jti, expiresAt) method.');
   let keySet = options.keySet;
@@ -290,9 +277,7 @@ async function verifyWithoutReplay(body: unknown, context: NotificationContext):
   const sub = event.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > 255) throw invalid('The notification\'s event has no usable "sub" (the Apple user ID).');
   if (claims.sub !== undefined && claims.sub !== sub) throw invalid('The notification\'s "sub" claim and its event\'s "sub" differ.');
-  const aud = claims.aud;
-  // verifyAppleJwt accepted the audience; with several, `azp` names the client (checked there too).
-  const clientID = typeof aud === 'string' ? aud : aud.length === 1 ? aud[0]! : (claims.azp as string);
+  const clientID = issuedTo(claims);
   const notification: AppleNotification = {
     type,
     sub,

@@ -2,7 +2,7 @@ import type { Request } from 'express';
 import type { AppleClient, AppleTokenResponse } from './apple-client.js';
 import type { AppleKeySet } from './apple-keys.js';
 import { AppleCallbackError, AppleConfigError, AppleIdTokenError, AppleTokenError } from './errors.js';
-import { sha256Hex, verifyAppleJwt, type AppleIdTokenClaims, type AppleJwtPolicy } from './id-token.js';
+import { issuedTo, sha256Hex, verifyAppleJwt, type AppleIdTokenClaims, type AppleJwtPolicy } from './id-token.js';
 import { isNativeParamsFailure, readNativeParams, type NativeSignInParams } from './native-params.js';
 import { callVerify, PassportStrategy, runOnce, type PassportStrategyActions } from './passport-base.js';
 import { buildProfile, type AppleProfile } from './profile.js';
@@ -137,13 +137,6 @@ function clientIDsOf(options: AppleTokenStrategyOptions): string[] {
     throw new AppleConfigError('ERR_CONFIG_INVALID', 'clientID and clientIDs must be non-empty strings: bundle IDs or Services IDs.');
   }
   return [...new Set(ids.map((id) => id.trim()))];
-}
-
-/** The client the token was issued to: its `aud`, or with several audiences its `azp` (verifyAppleJwt checked both). */
-function issuedTo(claims: AppleIdTokenClaims): string {
-  const aud = claims.aud;
-  if (typeof aud === 'string') return aud;
-  return aud.length === 1 ? aud[0]! : (claims.azp as string);
 }
 
 function invalidGrantHint(clientID: string): string {
